@@ -1,0 +1,3 @@
+"""Folionaut: a self-hosted portfolio content API."""
+
+__version__ = "0.1.0"

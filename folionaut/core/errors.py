@@ -1,0 +1,107 @@
+"""The one error hierarchy.
+
+Every failure the service reports to a client is an ``AppError``. Each subclass
+carries its wire ``code`` and HTTP ``status``; the HTTP layer turns any of them
+into the error envelope in exactly one place (``folionaut.http.middlewares``).
+Nothing here knows about aiohttp.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AppError(Exception):
+    """Base of every error a client may see."""
+
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str = "Internal server error") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(AppError):
+    code = "VALIDATION_ERROR"
+    status = 400
+
+    def __init__(self, fields: dict[str, list[str]], message: str = "Validation failed") -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    @classmethod
+    def single(cls, field: str, problem: str) -> ValidationError:
+        return cls({field: [problem]})
+
+
+class BadRequestError(AppError):
+    code = "BAD_REQUEST"
+    status = 400
+
+
+class UnauthorizedError(AppError):
+    code = "UNAUTHORIZED"
+    status = 401
+
+    def __init__(self, message: str = "Missing or invalid admin API key") -> None:
+        super().__init__(message)
+
+
+class NotFoundError(AppError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class ConflictError(AppError):
+    code = "CONFLICT"
+    status = 409
+
+
+class PayloadTooLargeError(AppError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class RateLimitedError(AppError):
+    code = "RATE_LIMIT_EXCEEDED"
+    status = 429
+
+    def __init__(self, retry_after: int, message: str = "Too many requests") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InternalError(AppError):
+    """Something unexpected; the message shown to clients stays generic."""
+
+
+class DatabaseError(InternalError):
+    """The database failed or could not be reached (counted and logged)."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database could not be reached at all (connection refused, auth, timeout)."""
+
+
+class LLMError(AppError):
+    code = "LLM_ERROR"
+    status = 502
+
+
+class RequestTimeoutError(AppError):
+    code = "REQUEST_TIMEOUT"
+    status = 504
+
+    def __init__(self, message: str = "Request timed out") -> None:
+        super().__init__(message)
+
+
+class ConfigError(Exception):
+    """A setting has a bad value. Not an ``AppError``: it stops startup instead."""
+
+    def __init__(self, setting: str, expected: str, got: object | None = None) -> None:
+        self.setting = setting
+        self.expected = expected
+        shown = "" if got is None else f", got {got!r}"
+        super().__init__(f"invalid {setting}: expected {expected}{shown}")

@@ -1,0 +1,76 @@
+"""Every Prometheus series the service exports, on a per-app registry.
+
+All series exist from startup (labelled ones are pre-initialised where the
+label values are known) so the runbook's greps always find them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        self.http_requests = Counter(
+            "http_requests_total", "HTTP requests by method, route template and status",
+            ["method", "path", "status"], registry=registry,
+        )
+        self.http_duration = Histogram(
+            "http_request_duration_seconds", "HTTP request duration by route template",
+            ["method", "path"], registry=registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.circuit_breaker_state = Gauge(
+            "circuit_breaker_state", "Circuit breaker state (0 closed, 1 half_open, 2 open)",
+            ["name"], registry=registry,
+        )
+        self.circuit_breaker_state.labels("llm").set(0)
+        self.rate_limit_hits = Counter(
+            "rate_limit_hits_total", "Requests refused by a rate limiter", ["limiter"], registry=registry,
+        )
+        for limiter in ("content", "chat"):
+            self.rate_limit_hits.labels(limiter)
+        self.rate_limit_remaining = Gauge(
+            "rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
+            ["ip_hash"], registry=registry,
+        )
+        self.cache_operations = Counter(
+            "cache_operations_total", "Cache operations by result and layer",
+            ["operation", "result", "layer"], registry=registry,
+        )
+        for layer in ("memory",):
+            for op, result in (("get", "hit"), ("get", "miss"), ("set", "ok"), ("delete", "ok")):
+                self.cache_operations.labels(op, result, layer)
+        self.redis_fallbacks = Counter(
+            "redis_fallbacks_total", "Operations served in process because Redis was unavailable",
+            ["component"], registry=registry,
+        )
+        self.llm_requests = Counter(
+            "llm_requests_total", "LLM calls by model and outcome", ["model", "status"], registry=registry,
+        )
+        self.llm_duration = Histogram(
+            "llm_request_duration_seconds", "LLM call duration", ["model"], registry=registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+        )
+        self.chat_messages = Counter(
+            "chat_messages_total", "Chat messages stored by role", ["role"], registry=registry,
+        )
+        for role in ("user", "assistant"):
+            self.chat_messages.labels(role)
+        self.chat_tokens = Counter("chat_tokens_total", "LLM tokens used by chat", registry=registry)
+        self.database_connection_errors = Counter(
+            "database_connection_errors_total", "Database failures seen by requests and probes", registry=registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,346 @@
+"""Typed, immutable settings.
+
+Precedence: built-in defaults < ``config.toml`` < environment < command-line
+flags. Every setting is declared once in ``SETTINGS`` below; ``config.toml``,
+the README's configuration table and the validation messages all come from
+that one declaration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from folionaut.core.errors import ConfigError
+
+ENVIRONMENTS = ("development", "production", "test")
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off"}
+
+
+# --- parsers: each turns a raw value (str from env, or a TOML value) into the typed one.
+
+def _parse_int(low: int, high: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    parse.expected = f"an integer from {low} to {high}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _parse_float(low: float, high: float) -> Callable[[object], float]:
+    def parse(raw: object) -> float:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
+        if not low <= value <= high or value != value:
+            raise ValueError
+        return value
+
+    parse.expected = f"a number from {low:g} to {high:g}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError
+
+
+_parse_bool.expected = "true/false, 1/0 or yes/no"  # type: ignore[attr-defined]
+
+
+def _parse_str(raw: object) -> str:
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ValueError
+    return str(raw).strip()
+
+
+_parse_str.expected = "a string"  # type: ignore[attr-defined]
+
+
+def _parse_env(raw: object) -> str:
+    value = _parse_str(raw).lower()
+    if value not in ENVIRONMENTS:
+        raise ValueError
+    return value
+
+
+_parse_env.expected = "one of " + ", ".join(ENVIRONMENTS)  # type: ignore[attr-defined]
+
+
+def _parse_url(*schemes: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        value = _parse_str(raw)
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            raise ValueError
+        if parts.scheme != "file" and not parts.netloc:
+            raise ValueError
+        return value
+
+    parse.expected = "a URL starting with " + ", ".join(f"{s}://" for s in schemes)  # type: ignore[attr-defined]
+    return parse
+
+
+def _parse_admin_key(raw: object) -> str:
+    value = _parse_str(raw)
+    if value and len(value) < 32:
+        raise ValueError
+    return value
+
+
+_parse_admin_key.expected = "at least 32 characters"  # type: ignore[attr-defined]
+
+
+def _parse_origins(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    for origin in origins:
+        if origin != "*" and not urlsplit(origin).netloc:
+            raise ValueError
+    return origins
+
+
+_parse_origins.expected = "a comma-separated list of origins such as https://example.com"  # type: ignore[attr-defined]
+
+
+def _parse_email(raw: object) -> str:
+    value = _parse_str(raw)
+    if value and ("@" not in value or " " in value or value.startswith("@") or value.endswith("@")):
+        raise ValueError
+    return value
+
+
+_parse_email.expected = "an e-mail address"  # type: ignore[attr-defined]
+
+
+def _parse_log_level(raw: object) -> str:
+    value = _parse_str(raw).lower()
+    if value not in ("debug", "info", "warning", "error"):
+        raise ValueError
+    return value
+
+
+_parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    name: str  # attribute on Settings and key in config.toml
+    env: tuple[str, ...]  # environment variables, first one wins
+    parse: Callable[[object], Any]
+    default: Any
+    doc: str
+    secret: bool = False
+
+    @property
+    def expected(self) -> str:
+        return getattr(self.parse, "expected", "a valid value")
+
+
+_SCHEMES_DB = ("file", "libsql", "wss", "ws", "https", "http")
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("host", ("HOST",), _parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces)."),
+    SettingSpec("port", ("PORT",), _parse_int(0, 65535), 3000, "TCP port to listen on."),
+    SettingSpec("environment", ("FOLIONAUT_ENV", "NODE_ENV"), _parse_env, "development",
+                "development, production or test; production requires ADMIN_API_KEY."),
+    SettingSpec("data_dir", ("FOLIONAUT_DATA_DIR",), _parse_str, "./data",
+                "Directory for the embedded SQLite file and the generated admin key."),
+    SettingSpec("log_level", ("LOG_LEVEL",), _parse_log_level, "info", "Lowest log level written to stderr."),
+    SettingSpec("turso_database_url", ("TURSO_DATABASE_URL",), _parse_url(*_SCHEMES_DB), "",
+                "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; empty for the embedded default."),
+    SettingSpec("turso_auth_token", ("TURSO_AUTH_TOKEN",), _parse_str, "", "Turso auth token.", secret=True),
+    SettingSpec("redis_url", ("REDIS_URL",), _parse_url("redis", "rediss", "unix"), "",
+                "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process."),
+    SettingSpec("admin_api_key", ("ADMIN_API_KEY",), _parse_admin_key, "",
+                "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory when empty outside production.",
+                secret=True),
+    SettingSpec("metrics_token", ("METRICS_TOKEN",), _parse_str, "",
+                "Optional read-only bearer token for /api/metrics scrapers.", secret=True),
+    SettingSpec("cors_origins", ("CORS_ORIGINS",), _parse_origins, (),
+                "Comma-separated origins allowed by CORS; empty allows none."),
+    SettingSpec("trust_proxy", ("TRUST_PROXY",), _parse_int(0, 10), 0,
+                "Number of trusted reverse-proxy hops for X-Forwarded-For; 0 uses the socket address."),
+    SettingSpec("request_timeout_ms", ("REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 30_000,
+                "Per-request timeout in milliseconds (504 when exceeded)."),
+    SettingSpec("chat_request_timeout_ms", ("CHAT_REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 60_000,
+                "Timeout for chat requests in milliseconds."),
+    SettingSpec("rate_limit_capacity", ("RATE_LIMIT_CAPACITY",), _parse_int(1, 1_000_000), 5,
+                "Chat token bucket size (burst)."),
+    SettingSpec("rate_limit_refill_rate", ("RATE_LIMIT_REFILL_RATE",), _parse_float(0.001, 1_000_000), 0.333,
+                "Chat tokens added per second."),
+    SettingSpec("content_rate_limit_capacity", ("CONTENT_RATE_LIMIT_CAPACITY",), _parse_int(1, 1_000_000), 60,
+                "Public content token bucket size (burst)."),
+    SettingSpec("content_rate_limit_refill_rate", ("CONTENT_RATE_LIMIT_REFILL_RATE",),
+                _parse_float(0.001, 1_000_000), 10.0, "Public content tokens added per second."),
+    SettingSpec("content_cache_ttl_seconds", ("CONTENT_CACHE_TTL_SECONDS",), _parse_int(1, 86_400), 300,
+                "How long rendered public reads stay cached (Redis L2, and L1 without Redis)."),
+    SettingSpec("l1_cache_ttl_seconds", ("L1_CACHE_TTL_SECONDS",), _parse_int(1, 3600), 5,
+                "With Redis: in-process cache lifetime, the bound on cross-instance staleness."),
+    SettingSpec("llm_provider", ("LLM_PROVIDER",), _parse_str, "openai", "LLM provider name (any OpenAI-compatible API)."),
+    SettingSpec("llm_api_key", ("LLM_API_KEY",), _parse_str, "",
+                "LLM API key; empty answers chat from the built-in offline responder.", secret=True),
+    SettingSpec("llm_base_url", ("LLM_BASE_URL",), _parse_url("http", "https"), "https://api.openai.com/v1",
+                "Base URL of the OpenAI-compatible chat-completions API."),
+    SettingSpec("llm_model", ("LLM_MODEL",), _parse_str, "gpt-4o-mini", "Model name sent to the LLM."),
+    SettingSpec("llm_max_tokens", ("LLM_MAX_TOKENS",), _parse_int(1, 1_000_000), 2000, "Max tokens per LLM answer."),
+    SettingSpec("llm_temperature", ("LLM_TEMPERATURE",), _parse_float(0, 2), 0.7, "LLM sampling temperature."),
+    SettingSpec("llm_request_timeout_ms", ("LLM_REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 30_000,
+                "Timeout of one LLM call in milliseconds."),
+    SettingSpec("llm_max_retries", ("LLM_MAX_RETRIES",), _parse_int(0, 10), 3,
+                "Retries of a failed LLM call (429, 5xx, connection errors)."),
+    SettingSpec("chat_session_ttl_minutes", ("CHAT_SESSION_TTL_MINUTES",), _parse_int(1, 10_080), 30,
+                "Idle minutes after which a chat session expires."),
+    SettingSpec("portfolio_owner_name", ("PORTFOLIO_OWNER_NAME",), _parse_str, "the portfolio owner",
+                "Name the chat assistant speaks for."),
+    SettingSpec("public_contact_email", ("PUBLIC_CONTACT_EMAIL",), _parse_email, "",
+                "The one e-mail address chat may reveal."),
+    SettingSpec("feature_ai_chat", ("FEATURE_AI_CHAT",), _parse_bool, True, "Serve /api/v1/chat."),
+    SettingSpec("feature_mcp_server", ("FEATURE_MCP_SERVER",), _parse_bool, True, "Serve MCP (/api/mcp and `folionaut mcp`)."),
+    SettingSpec("feature_admin_api", ("FEATURE_ADMIN_API",), _parse_bool, True, "Serve /api/v1/admin/*."),
+    SettingSpec("feature_rate_limiting", ("FEATURE_RATE_LIMITING",), _parse_bool, True, "Apply token-bucket rate limits."),
+    SettingSpec("feature_audit_log", ("FEATURE_AUDIT_LOG",), _parse_bool, True, "Write content_history rows."),
+)
+
+SPECS_BY_NAME = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str
+    port: int
+    environment: str
+    data_dir: str
+    log_level: str
+    turso_database_url: str
+    turso_auth_token: str
+    redis_url: str
+    admin_api_key: str
+    metrics_token: str
+    cors_origins: tuple[str, ...]
+    trust_proxy: int
+    request_timeout_ms: int
+    chat_request_timeout_ms: int
+    rate_limit_capacity: int
+    rate_limit_refill_rate: float
+    content_rate_limit_capacity: int
+    content_rate_limit_refill_rate: float
+    content_cache_ttl_seconds: int
+    l1_cache_ttl_seconds: int
+    llm_provider: str
+    llm_api_key: str
+    llm_base_url: str
+    llm_model: str
+    llm_max_tokens: int
+    llm_temperature: float
+    llm_request_timeout_ms: int
+    llm_max_retries: int
+    chat_session_ttl_minutes: int
+    portfolio_owner_name: str
+    public_contact_email: str
+    feature_ai_chat: bool
+    feature_mcp_server: bool
+    feature_admin_api: bool
+    feature_rate_limiting: bool
+    feature_audit_log: bool
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def database_path(self) -> Path:
+        """The embedded SQLite file, when not on Turso."""
+        url = self.turso_database_url
+        if url.startswith("file:"):
+            return Path(url.removeprefix("file://") if url.startswith("file://") else url.removeprefix("file:"))
+        return Path(self.data_dir) / "folionaut.db"
+
+    @property
+    def uses_libsql(self) -> bool:
+        return bool(self.turso_database_url) and not self.turso_database_url.startswith("file:")
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def _coerce(spec: SettingSpec, raw: object, source: str) -> Any:
+    try:
+        return spec.parse(raw)
+    except (ValueError, TypeError):
+        shown = "********" if spec.secret and spec.name != "admin_api_key" else raw
+        if spec.name == "admin_api_key":
+            shown = f"{len(str(raw))} characters"
+        label = spec.env[0] if source == "env" else spec.name if source == "config" else f"--{spec.name.replace('_', '-')}"
+        raise ConfigError(label, spec.expected, shown) from None
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("--config", "an existing TOML file", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"valid TOML ({exc})") from None
+    # Allow an optional [folionaut] table as well as top-level keys.
+    table = data.get("folionaut", data)
+    unknown = sorted(set(table) - set(SPECS_BY_NAME) - {"folionaut"})
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}", "a known setting (see config.toml)")
+    return table
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build Settings from defaults < config file < environment < overrides (flags)."""
+    env = os.environ if env is None else env
+    if config_path is None:
+        config_path = env.get("FOLIONAUT_CONFIG") or None
+    file_values = read_config_file(config_path) if config_path else {}
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        value = spec.default
+        if spec.name in file_values:
+            value = _coerce(spec, file_values[spec.name], "config")
+        for var in spec.env:
+            if var in env and env[var].strip() != "":
+                value = _coerce(spec, env[var], "env")
+                break
+        if overrides and overrides.get(spec.name) is not None:
+            value = _coerce(spec, overrides[spec.name], "flag")
+        values[spec.name] = value
+    return Settings(**values)
+
+
+def test_settings(**changes: Any) -> Settings:
+    """Defaults for tests: no config file, no environment."""
+    base = load_settings(config_path=None, env={})
+    return base.replace(environment="test", **changes)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

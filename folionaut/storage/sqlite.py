@@ -1,0 +1,182 @@
+"""Embedded SQLite backend on aiosqlite.
+
+WAL mode so readers never wait for the writer; one writer connection guarded by
+an asyncio lock (SQLite allows one writer at a time, and queuing writers here
+instead of in SQLite means no SQLITE_BUSY ever reaches a client); a small pool
+of reader connections used concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from folionaut.core.errors import DatabaseError, DatabaseUnavailableError
+from folionaut.storage.base import ExecResult, Params, Row, Statement
+from folionaut.storage.errors import ConstraintViolation
+from folionaut.storage.sqltext import split_statements
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _translate(exc: BaseException) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return ConstraintViolation(str(exc))
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        text = str(exc)
+        if "unable to open" in text or "disk I/O" in text or "readonly" in text or "not a database" in text:
+            return DatabaseUnavailableError(f"SQLite: {text}")
+        return DatabaseError(f"SQLite: {text}")
+    return DatabaseError(f"SQLite: {exc}")
+
+
+class SQLiteDatabase:
+    backend = "sqlite"
+
+    def __init__(self, path: Path, readers: int = 3) -> None:
+        self.path = path
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, readers: int = 3) -> SQLiteDatabase:
+        db = cls(path, readers)
+        try:
+            await db._connect()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _new_connection(self) -> aiosqlite.Connection:
+        try:
+            conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        conn.row_factory = _dict_row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    async def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._new_connection()
+        try:
+            await self._writer.execute("PRAGMA journal_mode = WAL")
+            await self._writer.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        for _ in range(self._reader_count):
+            conn = await self._new_connection()
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._writer is None:
+            raise DatabaseUnavailableError("database is closed")
+        async with self._write_lock:
+            yield self._writer
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        async with self._writing() as conn:
+            try:
+                cursor = await conn.execute(sql, tuple(params))
+                result = ExecResult(cursor.rowcount, cursor.lastrowid)
+                await cursor.close()
+                return result
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._reader() as conn:
+            try:
+                async with conn.execute(sql, tuple(params)) as cursor:
+                    return await cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._reader() as conn:
+            try:
+                async with conn.execute(sql, tuple(params)) as cursor:
+                    return list(await cursor.fetchall())
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    async def batch(self, statements: Sequence[Statement]) -> list[ExecResult]:
+        async with self._writing() as conn:
+            results: list[ExecResult] = []
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                for statement in statements:
+                    cursor = await conn.execute(statement.sql, tuple(statement.params))
+                    results.append(ExecResult(cursor.rowcount, cursor.lastrowid))
+                    await cursor.close()
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc) from exc
+                raise
+            return results
+
+    async def read_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        async with self._reader() as conn:
+            try:
+                await conn.execute("BEGIN")
+                try:
+                    out = []
+                    for statement in statements:
+                        async with conn.execute(statement.sql, tuple(statement.params)) as cursor:
+                            out.append(list(await cursor.fetchall()))
+                    return out
+                finally:
+                    await conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    async def execute_script(self, sql: str) -> None:
+        await self.batch([Statement(text) for _, text in split_statements(sql)])
+
+    async def ping(self) -> None:
+        async with self._reader() as conn:
+            try:
+                async with conn.execute("SELECT count(*) AS n FROM sqlite_master") as cursor:
+                    await cursor.fetchone()
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailableError(f"SQLite: {exc}") from exc
+        if not self.path.exists():
+            raise DatabaseUnavailableError(f"SQLite: database file {self.path} is missing")
+
+    async def close(self) -> None:
+        connections = [*self._all_readers, *([self._writer] if self._writer else [])]
+        self._writer = None
+        self._all_readers = []
+        for conn in connections:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001 - closing must not fail shutdown
+                pass

@@ -1,0 +1,30 @@
+"""Splitting SQL scripts into single statements (libSQL batches take one each)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def split_statements(script: str) -> list[tuple[int, str]]:
+    """Split a script into ``(first_line_number, statement)`` pairs.
+
+    Uses SQLite's own notion of a complete statement, so semicolons inside
+    strings and ``CREATE TRIGGER … BEGIN … END;`` bodies are handled.
+    """
+    statements: list[tuple[int, str]] = []
+    buffer: list[str] = []
+    start_line = 0
+    for number, line in enumerate(script.splitlines(keepends=True), start=1):
+        if not buffer:
+            if not line.strip() or line.lstrip().startswith("--"):
+                continue
+            start_line = number
+        buffer.append(line)
+        text = "".join(buffer)
+        if sqlite3.complete_statement(text):
+            statements.append((start_line, text.strip()))
+            buffer = []
+    tail = "".join(buffer).strip()
+    if tail:
+        statements.append((start_line, tail))
+    return statements
