@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from aiohttp.test_utils import TestClient
+
+from folionaut.http.app import create_app
+from folionaut.settings import Settings, test_settings
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = int(os.environ.get("FOLIONAUT_TEST_REDIS_PORT", "6379"))
@@ -57,3 +62,35 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+# --- the real app on a loopback port ---------------------------------------------
+
+ADMIN_KEY = "test-admin-key-0123456789abcdefghijklmnop"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    """Test settings: a fresh SQLite file in tmp, a known admin key, rate limiting off."""
+    return test_settings(data_dir=str(data_dir), admin_api_key=ADMIN_KEY, feature_rate_limiting=False)
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"X-Admin-Key": ADMIN_KEY}
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    """An HTTP client talking to the real app served on 127.0.0.1 (random port)."""
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> Callable[..., Awaitable[TestClient]]:
+    """Start the real app with custom settings/clock: ``await make_client(settings, clock=...)``."""
+
+    async def start(app_settings: Settings, **app_options: Any) -> TestClient:
+        return await aiohttp_client(create_app(app_settings, **app_options))
+
+    return start

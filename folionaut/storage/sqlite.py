@@ -178,5 +178,5 @@ class SQLiteDatabase:
         for conn in connections:
             try:
                 await conn.close()
-            except Exception:  # noqa: BLE001 - closing must not fail shutdown
+            except Exception:  # closing must not fail shutdown
                 pass

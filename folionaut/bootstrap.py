@@ -1,0 +1,43 @@
+"""First-run preparation: the data directory and the admin key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from folionaut.core.errors import ConfigError
+from folionaut.settings import Settings
+
+ADMIN_KEY_FILE = "admin_key"
+
+
+def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
+    """Return settings with an admin key: the configured one, or one kept in the data dir.
+
+    Production refuses to invent one: an operator must set ADMIN_API_KEY.
+    """
+    if settings.admin_api_key:
+        return settings
+    if settings.is_production:
+        raise ConfigError("ADMIN_API_KEY", "an explicit key of at least 32 characters in production")
+    data_dir = Path(settings.data_dir)
+    key_file = data_dir / ADMIN_KEY_FILE
+    if key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
+        if len(key) < 32:
+            raise ConfigError(str(key_file), "a stored admin key of at least 32 characters (delete it to regenerate)")
+        return settings.replace(admin_api_key=key)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # Create with 0600 from the start: the key is never readable by others, even briefly.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    if announce:
+        print(
+            f"folionaut: generated an admin API key in {key_file} (mode 0600). Read it with: cat {key_file}",
+            file=sys.stderr,
+        )
+    return settings.replace(admin_api_key=key)

@@ -1,0 +1,172 @@
+"""A small key-value store with per-key TTLs, for idempotency records and chat sessions.
+
+Callers pass full keys (``idempotency:…``, ``session:…``) so an operator's
+``redis-cli KEYS "session:*"`` finds them. Without Redis, entries live in
+process memory (bounded); with Redis they are shared by every instance and
+``FailOpenKeyValueStore`` keeps serving from memory while Redis is down (the
+outage logged once, ``redis_fallbacks_total{component}`` counted, Redis used
+again as soon as it answers). During an outage ``set_if_absent`` is only
+atomic within one process — the accepted price of staying up.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from cachetools import TLRUCache
+
+from folionaut.core.clock import Clock
+from folionaut.resilience.redis_health import REDIS_ERRORS, RedisHealth
+
+
+class KeyValueStore(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None: ...
+
+    async def set_if_absent(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        """Store only if the key is absent (SET NX); True when this call stored it."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def _expires_at(_key: str, value: tuple[bytes, float], _now: float) -> float:
+    return value[1]
+
+
+class MemoryKeyValueStore:
+    """In-process store. cachetools' TLRUCache (TTLCache's per-item-TTL sibling) since
+    idempotency records (24 h) and sessions (30 min) need different lifetimes;
+    ``max_entries`` bounds memory, dropping the least recently used first."""
+
+    def __init__(self, clock: Clock, max_entries: int = 50_000) -> None:
+        self._clock = clock
+        # Values: (bytes, monotonic expiry).
+        self._entries: TLRUCache[str, tuple[bytes, float]] = TLRUCache(
+            maxsize=max_entries, ttu=_expires_at, timer=clock.monotonic
+        )
+
+    def _expiry(self, ttl_seconds: float) -> float:
+        return self._clock.monotonic() + ttl_seconds
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._entries.get(key)
+        return None if item is None else item[0]
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        self._entries[key] = (value, self._expiry(ttl_seconds))
+
+    async def set_if_absent(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        # No await between the check and the write, so this is atomic in the event loop.
+        if self._entries.get(key) is not None:
+            return False
+        self._entries[key] = (value, self._expiry(ttl_seconds))
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+def _milliseconds(ttl_seconds: float) -> int:
+    return max(1, round(ttl_seconds * 1000))
+
+
+class RedisKeyValueStore:
+    """Plain Redis strings with PX expiry. Raises Redis errors (the fail-open wrapper handles them)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._client.get(key)
+        return None if value is None else bytes(value)
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        await self._client.set(key, value, px=_milliseconds(ttl_seconds))
+
+    async def set_if_absent(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        return bool(await self._client.set(key, value, px=_milliseconds(ttl_seconds), nx=True))
+
+    async def delete(self, key: str) -> None:
+        await self._client.delete(key)
+
+    async def close(self) -> None:
+        """The client is shared; whoever created it closes it."""
+
+
+class FailOpenKeyValueStore:
+    """Redis while it answers, process memory while it does not.
+
+    Writes also go to memory while Redis is down, so a record written during an
+    outage is still found by this process during that outage.
+    """
+
+    def __init__(
+        self, primary: RedisKeyValueStore, fallback: MemoryKeyValueStore, health: RedisHealth, component: str = "kv"
+    ) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._health = health
+        self.component = component
+
+    def _failed(self, error: BaseException) -> None:
+        self._health.mark_failed(self.component, error)
+
+    async def get(self, key: str) -> bytes | None:
+        if self._health.should_try():
+            try:
+                value = await self._primary.get(key)
+            except REDIS_ERRORS as exc:
+                self._failed(exc)
+            else:
+                self._health.mark_ok()
+                return value
+        self._health.count_fallback(self.component)
+        return await self._fallback.get(key)
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if self._health.should_try():
+            try:
+                await self._primary.set(key, value, ttl_seconds)
+            except REDIS_ERRORS as exc:
+                self._failed(exc)
+            else:
+                self._health.mark_ok()
+                return
+        self._health.count_fallback(self.component)
+        await self._fallback.set(key, value, ttl_seconds)
+
+    async def set_if_absent(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        if self._health.should_try():
+            try:
+                stored = await self._primary.set_if_absent(key, value, ttl_seconds)
+            except REDIS_ERRORS as exc:
+                self._failed(exc)
+            else:
+                self._health.mark_ok()
+                return stored
+        self._health.count_fallback(self.component)
+        return await self._fallback.set_if_absent(key, value, ttl_seconds)
+
+    async def delete(self, key: str) -> None:
+        # Always clear the fallback copy too, so a record from an outage cannot resurface.
+        await self._fallback.delete(key)
+        if self._health.should_try():
+            try:
+                await self._primary.delete(key)
+            except REDIS_ERRORS as exc:
+                self._failed(exc)
+            else:
+                self._health.mark_ok()
+                return
+        self._health.count_fallback(self.component)
+
+    async def close(self) -> None:
+        await self._fallback.close()

@@ -1,0 +1,109 @@
+"""Content items and history entries, with their wire (camelCase) form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from folionaut.core import jsonutil
+from folionaut.storage.base import Row
+
+STATUSES = ("draft", "published", "archived")
+CHANGE_TYPES = ("created", "updated", "deleted", "restored")
+
+
+@dataclass(frozen=True, slots=True)
+class ContentItem:
+    id: str
+    type: str
+    slug: str
+    data: dict[str, Any]
+    status: str
+    version: int
+    sort_order: int
+    created_at: str
+    updated_at: str
+    deleted_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ContentItem:
+        return cls(
+            id=row["id"],
+            type=row["type"],
+            slug=row["slug"],
+            data=_json_object(row["data"]),
+            status=row["status"],
+            version=int(row["version"]),
+            sort_order=int(row["sort_order"] or 0),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            deleted_at=row["deleted_at"],
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "slug": self.slug,
+            "data": self.data,
+            "status": self.status,
+            "version": self.version,
+            "sortOrder": self.sort_order,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "deletedAt": self.deleted_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    id: str
+    content_id: str
+    version: int
+    data: dict[str, Any]
+    change_type: str
+    changed_by: str | None
+    change_summary: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> HistoryEntry:
+        return cls(
+            id=row["id"],
+            content_id=row["content_id"],
+            version=int(row["version"]),
+            data=_json_object(row["data"]),
+            change_type=row["change_type"],
+            changed_by=row["changed_by"],
+            change_summary=row["change_summary"],
+            created_at=row["created_at"],
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "contentId": self.content_id,
+            "version": self.version,
+            "data": self.data,
+            "changeType": self.change_type,
+            "changedBy": self.changed_by,
+            "changeSummary": self.change_summary,
+            "createdAt": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContentChange:
+    """What a write did, for listeners (cache invalidation, chat summary)."""
+
+    kind: str  # created | updated | deleted | restored | purged
+    content_type: str
+    slugs: tuple[str, ...]  # the slug before and after (both, when renamed)
+    item: ContentItem | None
+
+
+def _json_object(raw: object) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    value = jsonutil.loads(raw) if isinstance(raw, str | bytes) else raw
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,0 +1,140 @@
+"""SQL for content and its history. The only module that knows the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from folionaut.content.models import ContentItem, HistoryEntry
+from folionaut.core import jsonutil
+from folionaut.storage.base import Database, ExecResult, Statement
+
+_COLUMNS = "id, type, slug, data, status, version, sort_order, created_at, updated_at, deleted_at"
+_PUBLIC = "status = 'published' AND deleted_at IS NULL"
+_PUBLIC_ORDER = "ORDER BY sort_order ASC, created_at DESC, id ASC"
+
+
+class ContentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- reads -----------------------------------------------------------------
+
+    async def get(self, content_id: str) -> ContentItem | None:
+        row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM content WHERE id = ?", (content_id,))
+        return ContentItem.from_row(row) if row else None
+
+    async def get_published(self, content_type: str, slug: str) -> ContentItem | None:
+        row = await self.db.fetch_one(
+            f"SELECT {_COLUMNS} FROM content WHERE type = ? AND slug = ? AND {_PUBLIC}", (content_type, slug)
+        )
+        return ContentItem.from_row(row) if row else None
+
+    async def list_published(self, content_type: str | None = None) -> list[ContentItem]:
+        if content_type is None:
+            rows = await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_PUBLIC_ORDER}")
+        else:
+            rows = await self.db.fetch_all(
+                f"SELECT {_COLUMNS} FROM content WHERE type = ? AND {_PUBLIC} {_PUBLIC_ORDER}", (content_type,)
+            )
+        return [ContentItem.from_row(row) for row in rows]
+
+    async def published_types(self) -> list[tuple[str, int]]:
+        rows = await self.db.fetch_all(
+            f"SELECT type, count(*) AS n FROM content WHERE {_PUBLIC} GROUP BY type ORDER BY type"
+        )
+        return [(row["type"], int(row["n"])) for row in rows]
+
+    async def list_admin(
+        self, content_type: str | None, status: str | None, include_deleted: bool, limit: int, offset: int
+    ) -> list[ContentItem]:
+        where, params = ["1 = 1"], []
+        if content_type is not None:
+            where.append("type = ?")
+            params.append(content_type)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if not include_deleted:
+            where.append("deleted_at IS NULL")
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM content WHERE {' AND '.join(where)} "
+            "ORDER BY sort_order ASC, created_at DESC, id ASC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [ContentItem.from_row(row) for row in rows]
+
+    async def slugs_starting_with(self, content_type: str, base: str) -> set[str]:
+        pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        rows = await self.db.fetch_all(
+            "SELECT slug FROM content WHERE type = ? AND (slug = ? OR slug LIKE ? ESCAPE '\\')",
+            (content_type, base, pattern),
+        )
+        return {row["slug"] for row in rows}
+
+    async def history(self, content_id: str, limit: int, offset: int) -> list[HistoryEntry]:
+        rows = await self.db.fetch_all(
+            "SELECT id, content_id, version, data, change_type, changed_by, change_summary, created_at "
+            "FROM content_history WHERE content_id = ? ORDER BY version DESC, created_at DESC LIMIT ? OFFSET ?",
+            (content_id, limit, offset),
+        )
+        return [HistoryEntry.from_row(row) for row in rows]
+
+    async def history_version(self, content_id: str, version: int) -> HistoryEntry | None:
+        row = await self.db.fetch_one(
+            "SELECT id, content_id, version, data, change_type, changed_by, change_summary, created_at "
+            "FROM content_history WHERE content_id = ? AND version = ? ORDER BY created_at DESC LIMIT 1",
+            (content_id, version),
+        )
+        return HistoryEntry.from_row(row) if row else None
+
+    async def search_published(self, query: str, limit: int) -> list[ContentItem]:
+        """Full-text search (FTS5, bm25: title weighs most) over published items."""
+        rows = await self.db.fetch_all(
+            f"SELECT {', '.join('c.' + col.strip() for col in _COLUMNS.split(','))} "
+            "FROM content_search JOIN content AS c ON c.rowid = content_search.rowid "
+            f"WHERE content_search MATCH ? AND c.{_PUBLIC.replace(' AND ', ' AND c.')} "
+            "ORDER BY bm25(content_search, 2.0, 5.0, 1.0) LIMIT ?",
+            (query, limit),
+        )
+        return [ContentItem.from_row(row) for row in rows]
+
+    # --- writes: each returns statements for one atomic batch -------------------
+
+    @staticmethod
+    def insert_statement(item: ContentItem) -> Statement:
+        return Statement(
+            f"INSERT INTO content ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item.id, item.type, item.slug, jsonutil.dumps_str(item.data), item.status, item.version,
+             item.sort_order, item.created_at, item.updated_at, item.deleted_at),
+        )
+
+    @staticmethod
+    def update_statement(item: ContentItem, expected_version: int) -> Statement:
+        """Write the new state only if nobody changed the row since it was read."""
+        return Statement(
+            "UPDATE content SET slug = ?, data = ?, status = ?, version = ?, sort_order = ?, updated_at = ?, "
+            "deleted_at = ? WHERE id = ? AND version = ?",
+            (item.slug, jsonutil.dumps_str(item.data), item.status, item.version, item.sort_order,
+             item.updated_at, item.deleted_at, item.id, expected_version),
+        )
+
+    @staticmethod
+    def history_statement(entry: HistoryEntry, only_if_previous_changed: bool) -> Statement:
+        """Append a history row; guarded so it lands only with the change it records."""
+        guard = " WHERE changes() = 1" if only_if_previous_changed else ""
+        return Statement(
+            "INSERT INTO content_history (id, content_id, version, data, change_type, changed_by, "
+            f"change_summary, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?{guard}",
+            (entry.id, entry.content_id, entry.version, jsonutil.dumps_str(entry.data), entry.change_type,
+             entry.changed_by, entry.change_summary, entry.created_at),
+        )
+
+    @staticmethod
+    def purge_statements(content_id: str) -> list[Statement]:
+        return [
+            Statement("DELETE FROM content_history WHERE content_id = ?", (content_id,)),
+            Statement("DELETE FROM content WHERE id = ?", (content_id,)),
+        ]
+
+    async def write(self, statements: Sequence[Statement]) -> list[ExecResult]:
+        return await self.db.batch(statements)

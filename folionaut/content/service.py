@@ -1,0 +1,213 @@
+"""Content rules: slugs, versions, history, concurrency.
+
+Every change is one atomic batch: the content row and the history row holding
+the item as it is after the change. Updates are compare-and-set on the version
+read, so two concurrent writers can never produce the same version number;
+without an explicit expected version the service simply re-reads and retries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
+from folionaut.content.repository import ContentRepository
+from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
+from folionaut.core import ids
+from folionaut.core.clock import Clock, now_iso
+from folionaut.core.errors import ConflictError, NotFoundError
+from folionaut.storage.base import Statement
+from folionaut.storage.errors import ConstraintViolation
+
+ChangeListener = Callable[[ContentChange], Awaitable[None]]
+
+# Concurrent writers to one item retry their compare-and-set this many times.
+MAX_WRITE_ATTEMPTS = 64
+_FIELD_LABELS = {"slug": "slug", "data": "data", "status": "status", "sortOrder": "sort order"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class ContentService:
+    def __init__(self, repository: ContentRepository, clock: Clock, audit_log: bool = True) -> None:
+        self.repository = repository
+        self.clock = clock
+        self.audit_log = audit_log
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Run ``listener`` after every committed write, before the write returns."""
+        self._listeners.append(listener)
+
+    async def _notify(self, change: ContentChange) -> None:
+        for listener in self._listeners:
+            await listener(change)
+
+    # --- public reads ------------------------------------------------------------
+
+    async def list_published(self, content_type: str | None = None) -> list[ContentItem]:
+        return await self.repository.list_published(content_type)
+
+    async def bundle(self) -> dict[str, list[ContentItem]]:
+        grouped: dict[str, list[ContentItem]] = {}
+        for item in await self.repository.list_published():
+            grouped.setdefault(item.type, []).append(item)
+        return grouped
+
+    async def get_published(self, content_type: str, slug: str) -> ContentItem:
+        item = await self.repository.get_published(content_type, slug)
+        if item is None:
+            raise NotFoundError(f"Content not found: {content_type}/{slug}")
+        return item
+
+    async def published_types(self) -> list[tuple[str, int]]:
+        return await self.repository.published_types()
+
+    async def search_published(self, query: str, limit: int = 5) -> list[ContentItem]:
+        words = _WORD.findall(query.lower())[:16]
+        if not words:
+            return []
+        # Quote every word so user text can never be FTS syntax; prefix-match, any word.
+        match = " OR ".join(f'"{word}"*' for word in words)
+        return await self.repository.search_published(match, limit)
+
+    # --- admin reads -------------------------------------------------------------
+
+    async def get(self, content_id: str) -> ContentItem:
+        item = await self.repository.get(content_id)
+        if item is None:
+            raise NotFoundError(f"Content not found: {content_id}")
+        return item
+
+    async def list_admin(
+        self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
+        limit: int = 50, offset: int = 0,
+    ) -> list[ContentItem]:
+        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset)
+
+    async def history(self, content_id: str, limit: int = 50, offset: int = 0) -> list[HistoryEntry]:
+        await self.get(content_id)
+        return await self.repository.history(content_id, limit, offset)
+
+    # --- writes ------------------------------------------------------------------
+
+    def _history(self, item: ContentItem, change_type: str, changed_by: str, summary: str) -> HistoryEntry:
+        return HistoryEntry(
+            id=ids.history_id(), content_id=item.id, version=item.version, data=item.data,
+            change_type=change_type, changed_by=changed_by, change_summary=summary, created_at=item.updated_at,
+        )
+
+    async def create(self, request: CreateInput, changed_by: str) -> ContentItem:
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            slug = request.slug or await self._free_slug(request.type, slug_from_title(request.data))
+            now = now_iso(self.clock)
+            item = ContentItem(
+                id=ids.content_id(), type=request.type, slug=slug, data=request.data, status=request.status,
+                version=1, sort_order=request.sort_order, created_at=now, updated_at=now, deleted_at=None,
+            )
+            statements = [self.repository.insert_statement(item)]
+            if self.audit_log:
+                statements.append(self.repository.history_statement(
+                    self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
+            try:
+                await self.repository.write(statements)
+            except ConstraintViolation:
+                if request.slug is not None:
+                    raise ConflictError(f"Content already exists: {request.type}/{request.slug}") from None
+                continue  # someone took the generated slug meanwhile: pick the next one
+            await self._notify(ContentChange("created", item.type, (item.slug,), item))
+            return item
+        raise ConflictError("Could not find a free slug; please give one explicitly")
+
+    async def _free_slug(self, content_type: str, base: str) -> str:
+        taken = await self.repository.slugs_starting_with(content_type, base)
+        if base not in taken:
+            return base
+        number = 2
+        while True:
+            suffix = f"-{number}"
+            candidate = base[: 100 - len(suffix)].rstrip("-") + suffix
+            if candidate not in taken:
+                return candidate
+            number += 1
+
+    async def update(self, content_id: str, request: UpdateInput, changed_by: str) -> ContentItem:
+        expected = request.version
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = await self.get(content_id)
+            if current.deleted_at is not None:
+                raise NotFoundError(f"Content not found: {content_id} (it is deleted; restore it first)")
+            if expected is not None and current.version != expected:
+                raise ConflictError(
+                    f"Version conflict: the item is at version {current.version}, not {expected}")
+            changed = [
+                name for name, new, old in (
+                    ("slug", request.slug, current.slug), ("data", request.data, current.data),
+                    ("status", request.status, current.status), ("sortOrder", request.sort_order, current.sort_order),
+                ) if new is not None and new != old
+            ]
+            if not changed:
+                return current
+            item = replace(
+                current,
+                slug=request.slug if request.slug is not None else current.slug,
+                data=request.data if request.data is not None else current.data,
+                status=request.status if request.status is not None else current.status,
+                sort_order=request.sort_order if request.sort_order is not None else current.sort_order,
+                version=current.version + 1,
+                updated_at=now_iso(self.clock),
+            )
+            summary = "Updated " + ", ".join(_FIELD_LABELS[name] for name in changed)
+            if await self._compare_and_set(current, item, "updated", changed_by, summary):
+                await self._notify(ContentChange("updated", item.type, tuple({current.slug, item.slug}), item))
+                return item
+            if expected is not None:
+                raise ConflictError("Version conflict: the item changed while being updated")
+        raise ConflictError("The item is being changed by too many writers at once; try again")
+
+    async def _compare_and_set(
+        self, current: ContentItem, item: ContentItem, change_type: str, changed_by: str, summary: str
+    ) -> bool:
+        statements: list[Statement] = [self.repository.update_statement(item, current.version)]
+        if self.audit_log:
+            statements.append(self.repository.history_statement(
+                self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
+        try:
+            results = await self.repository.write(statements)
+        except ConstraintViolation:
+            raise ConflictError(f"Content already exists: {item.type}/{item.slug}") from None
+        return results[0].rows_affected == 1
+
+    async def delete(self, content_id: str, changed_by: str, hard: bool = False) -> None:
+        if hard:
+            current = await self.get(content_id)
+            await self.repository.write(self.repository.purge_statements(content_id))
+            await self._notify(ContentChange("purged", current.type, (current.slug,), None))
+            return
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = await self.get(content_id)
+            if current.deleted_at is not None:
+                raise NotFoundError(f"Content not found: {content_id} (already deleted)")
+            now = now_iso(self.clock)
+            item = replace(current, version=current.version + 1, updated_at=now, deleted_at=now)
+            if await self._compare_and_set(current, item, "deleted", changed_by, "Deleted"):
+                await self._notify(ContentChange("deleted", item.type, (item.slug,), item))
+                return
+        raise ConflictError("The item is being changed by too many writers at once; try again")
+
+    async def restore(self, content_id: str, version: int, changed_by: str) -> ContentItem:
+        """Copy the data of an earlier version into a new version (and undelete)."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = await self.get(content_id)
+            snapshot = await self.repository.history_version(content_id, version)
+            if snapshot is None:
+                raise NotFoundError(f"Version {version} not found for content {content_id}")
+            item = replace(
+                current, data=snapshot.data, version=current.version + 1, updated_at=now_iso(self.clock),
+                deleted_at=None,
+            )
+            if await self._compare_and_set(current, item, "restored", changed_by, f"Restored version {version}"):
+                await self._notify(ContentChange("restored", item.type, (item.slug,), item))
+                return item
+        raise ConflictError("The item is being changed by too many writers at once; try again")

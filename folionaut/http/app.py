@@ -1,0 +1,75 @@
+"""The app factory: ``create_app(settings)`` builds the whole service.
+
+Resources (database, caches, clients) are opened and closed in cleanup
+contexts, in order, and reached through the ``AppKey``s in ``keys.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from folionaut.cache.memory import MemoryCache
+from folionaut.content.reads import PublishedReads
+from folionaut.content.repository import ContentRepository
+from folionaut.content.service import ContentService
+from folionaut.core.clock import Clock, SystemClock
+from folionaut.core.logging import get_logger
+from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, METRICS, SETTINGS, STARTED_AT
+from folionaut.http.middlewares import make_edge_middleware
+from folionaut.http.responses import MAX_BODY_BYTES
+from folionaut.http.routes import admin_content, content, health
+from folionaut.observability.metrics import Metrics
+from folionaut.settings import Settings
+from folionaut.storage import open_database
+from folionaut.storage.migrate import apply_migrations
+
+log = get_logger("app")
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    db = await open_database(settings)
+    try:
+        applied = await apply_migrations(db, app[CLOCK])
+        for migration in applied:
+            log.info("applied migration %04d_%s", migration.version, migration.name)
+        app[DATABASE] = db
+        yield
+    finally:
+        await db.close()
+
+
+async def content_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    service = ContentService(ContentRepository(app[DATABASE]), app[CLOCK], audit_log=settings.feature_audit_log)
+    app[CONTENT] = service
+    if CONTENT_CACHE not in app:
+        app[CONTENT_CACHE] = MemoryCache(settings.content_cache_ttl_seconds, app[METRICS])
+    app[content.PUBLISHED_READS] = PublishedReads(service, app[CONTENT_CACHE])
+    yield
+    await app[CONTENT_CACHE].close()
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> web.Application:
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    app = web.Application(
+        middlewares=[make_edge_middleware(settings, metrics)],
+        client_max_size=MAX_BODY_BYTES,
+        handler_args={"access_log": None},
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[METRICS] = metrics
+    app[STARTED_AT] = clock.monotonic()
+
+    app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(content_context)
+
+    health.register(app)
+    content.register(app)
+    if settings.feature_admin_api:
+        admin_content.register(app)
+    return app

@@ -1,0 +1,181 @@
+"""The edge middleware: request ids, timeouts, the error envelope, headers, metrics.
+
+This is the one place where an ``AppError`` (or anything unexpected) becomes
+an HTTP error response. It is a single middleware on purpose: the read path is
+hot, and one function doing each step once is cheaper than a stack of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from folionaut.core import jsonutil
+from folionaut.core.errors import (
+    AppError,
+    DatabaseUnavailableError,
+    InternalError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ValidationError,
+)
+from folionaut.core.logging import get_logger, request_id_var
+from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
+from folionaut.observability.metrics import Metrics
+from folionaut.settings import Settings
+
+log = get_logger("http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Cross-Origin-Resource-Policy": "same-site",
+    "Server": "folionaut",
+}
+EXPOSED_HEADERS = ", ".join([
+    "X-Request-Id", "ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "X-Idempotent-Replayed", "Mcp-Session-Id",
+])
+ALLOWED_REQUEST_HEADERS = ("Content-Type, X-Admin-Key, Authorization, If-None-Match, If-Match, Idempotency-Key, "
+                           "X-Request-Id, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+#: Handler attribute naming the timeout that applies: "chat", or "none" for streams.
+TIMEOUT_ATTRIBUTE = "folionaut_timeout"
+
+
+def route_timeout(kind: str) -> Callable[[Handler], Handler]:
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, TIMEOUT_ATTRIBUTE, kind)
+        return handler
+
+    return mark
+
+
+def error_body(error: AppError, request_id: str) -> dict[str, object]:
+    payload: dict[str, object] = {"code": error.code, "message": error.message, "requestId": request_id}
+    if isinstance(error, ValidationError):
+        payload["fields"] = error.fields
+    if isinstance(error, RateLimitedError):
+        payload["retryAfter"] = error.retry_after
+    return {"error": payload}
+
+
+def error_response(error: AppError, request_id: str) -> web.Response:
+    response = web.Response(
+        body=jsonutil.dumps(error_body(error, request_id)), status=error.status, headers=JSON_HEADERS
+    )
+    if isinstance(error, RateLimitedError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _from_http_exception(exc: web.HTTPException, request: web.Request) -> AppError:
+    if exc.status == 413:
+        return PayloadTooLargeError(f"Request body exceeds {MAX_BODY_BYTES // 1024} KiB")
+    if exc.status in (404, 405):
+        return NotFoundError(f"Route not found: {request.method} {request.path}")
+    error = AppError(exc.reason or "HTTP error")
+    error.status = exc.status  # type: ignore[misc]  # keep the status aiohttp chose
+    error.code = "BAD_REQUEST" if 400 <= exc.status < 500 else "INTERNAL_SERVER_ERROR"  # type: ignore[misc]
+    return error
+
+
+def make_edge_middleware(settings: Settings, metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    allowed_origins = set(settings.cors_origins)
+    allow_any_origin = "*" in allowed_origins
+    default_timeout = settings.request_timeout_ms / 1000
+    timeouts = {"chat": settings.chat_request_timeout_ms / 1000, "none": None}
+    production = settings.is_production
+    series: dict[tuple[str, str, int], tuple[object, object]] = {}
+
+    def observe(method: str, path: str, status: int, seconds: float) -> None:
+        key = (method, path, status)
+        children = series.get(key)
+        if children is None:
+            if len(series) > 5000:  # bounded even if someone invents methods
+                series.clear()
+            children = (metrics.http_requests.labels(method, path, str(status)), metrics.http_duration.labels(method, path))
+            series[key] = children
+        children[0].inc()  # type: ignore[attr-defined]
+        children[1].observe(seconds)  # type: ignore[attr-defined]
+
+    def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        if origin and (allow_any_origin or origin.rstrip("/") in allowed_origins):
+            response.headers["Access-Control-Allow-Origin"] = "*" if allow_any_origin else origin
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+            if not allow_any_origin:
+                response.headers.add("Vary", "Origin")
+
+    @web.middleware
+    async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id")
+        request_id = incoming if incoming and _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        try:
+            try:
+                if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+                    response: web.StreamResponse = web.Response(status=204)
+                    origin = request.headers.get("Origin", "")
+                    if allow_any_origin or origin.rstrip("/") in allowed_origins:
+                        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+                        response.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
+                        response.headers["Access-Control-Max-Age"] = "600"
+                elif request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+                    raise PayloadTooLargeError(f"Request body exceeds {MAX_BODY_BYTES // 1024} KiB")
+                else:
+                    kind = getattr(request.match_info.handler, TIMEOUT_ATTRIBUTE, None)
+                    limit = timeouts[kind] if kind in timeouts else default_timeout
+                    if limit is None:
+                        response = await handler(request)
+                    else:
+                        try:
+                            async with asyncio.timeout(limit) as deadline:
+                                response = await handler(request)
+                        except TimeoutError:
+                            if deadline.expired():
+                                raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
+                            raise
+            except AppError as exc:
+                if isinstance(exc, InternalError):
+                    if isinstance(exc, DatabaseUnavailableError):
+                        metrics.database_connection_errors.inc()
+                    log.error("request failed: %s", exc.message, extra={"path": request.path})
+                    shown = InternalError() if production or isinstance(exc, InternalError) else exc
+                    response = error_response(shown, request_id)
+                else:
+                    response = error_response(exc, request_id)
+            except web.HTTPException as exc:
+                if exc.status < 400:  # redirects and the like pass through
+                    raise
+                response = error_response(_from_http_exception(exc, request), request_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("unexpected error handling %s %s", request.method, request.path)
+                response = error_response(InternalError(), request_id)
+            response.headers["X-Request-Id"] = request_id
+            response.headers.update(SECURITY_HEADERS)
+            if allowed_origins:
+                cors_headers(request, response)
+            route = request.match_info.route.resource
+            observe(request.method, route.canonical if route is not None else "unmatched",
+                    response.status, time.perf_counter() - started)
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    return edge

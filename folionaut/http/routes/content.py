@@ -1,0 +1,48 @@
+"""Public content reads: list, bundle and single item, cached and conditional."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from folionaut.cache.base import CacheEntry
+from folionaut.content.reads import PublishedReads
+from folionaut.content.validation import check_name
+from folionaut.http.etag import none_match
+
+PUBLISHED_READS = web.AppKey("published_reads", PublishedReads)
+
+LIST_MAX_AGE = "public, max-age=60"
+ITEM_MAX_AGE = "public, max-age=300"
+_JSON = "application/json; charset=utf-8"
+
+
+def _conditional(request: web.Request, entry: CacheEntry, cache_control: str) -> web.Response:
+    headers = {"ETag": entry.etag, "Cache-Control": cache_control}
+    if none_match(request.headers.get("If-None-Match"), entry.etag):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = _JSON
+    return web.Response(body=entry.body, headers=headers)
+
+
+async def list_content(request: web.Request) -> web.Response:
+    raw_type = request.query.get("type")
+    content_type = check_name(raw_type, "type") if raw_type else None
+    entry = await request.app[PUBLISHED_READS].listing(content_type)
+    return _conditional(request, entry, LIST_MAX_AGE)
+
+
+async def bundle(request: web.Request) -> web.Response:
+    return _conditional(request, await request.app[PUBLISHED_READS].bundle(), ITEM_MAX_AGE)
+
+
+async def get_item(request: web.Request) -> web.Response:
+    content_type = check_name(request.match_info["type"], "type")
+    slug = check_name(request.match_info["slug"], "slug")
+    entry = await request.app[PUBLISHED_READS].item(content_type, slug)
+    return _conditional(request, entry, ITEM_MAX_AGE)
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/api/v1/content", list_content)
+    app.router.add_get("/api/v1/content/bundle", bundle)
+    app.router.add_get("/api/v1/content/{type}/{slug}", get_item)
