@@ -1,0 +1,428 @@
+"""An OpenAI-compatible chat-completions client on aiohttp (no vendor SDK).
+
+One ``LLMClient`` per app: it owns one ``aiohttp.ClientSession`` (``start()`` /
+``close()``, or ``async with``) and is configured from ``Settings``
+(``llm_base_url``, ``llm_api_key``, ``llm_model``, ``llm_max_tokens``,
+``llm_temperature``, ``llm_request_timeout_ms``, ``llm_max_retries``).
+
+``complete(messages, tools)`` makes one logical call:
+
+- each HTTP attempt has its own timeout (``llm_request_timeout_ms``);
+- 429, 5xx, connection errors and timeouts are retried up to
+  ``llm_max_retries`` times with exponential backoff and full jitter, or after
+  the provider's ``Retry-After`` (capped) when it sends one; any other 4xx and
+  an unparseable 200 fail at once (retrying cannot fix them);
+- the whole call, retries included, runs inside the circuit breaker (named
+  "llm"), so one failed chat counts once;
+- every attempt is counted in ``llm_requests_total{model,status}`` (status
+  ``success|error|timeout|rate_limited``; ``circuit_open`` when the breaker
+  refuses) and timed in ``llm_request_duration_seconds``;
+- every failure is raised as ``LLMError`` (502 LLM_ERROR), with a message that
+  never contains the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import aiohttp
+
+from folionaut import __version__
+from folionaut.core import jsonutil
+from folionaut.core.clock import Clock, SystemClock
+from folionaut.core.errors import LLMError
+from folionaut.core.logging import get_logger
+from folionaut.observability.metrics import Metrics
+from folionaut.settings import Settings
+
+log = get_logger("chat.llm")
+
+Message = dict[str, Any]  # one OpenAI chat message: {"role": ..., "content": ..., ...}
+SleepFn = Callable[[float], Awaitable[None]]
+
+# Statuses worth another attempt: rate limiting and server-side trouble.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# 4xx that mean "the provider cannot be used" (bad key, no access) rather than
+# "this one request was wrong"; they count against the breaker.
+PROVIDER_FAULT_STATUSES = frozenset({401, 403})
+PROVIDER_MESSAGE_LIMIT = 300
+
+
+class Breaker(Protocol):
+    """What the client needs from ``folionaut.resilience.breaker.CircuitBreaker``."""
+
+    name: str
+
+    def call(self) -> AbstractAsyncContextManager[None]:
+        """Raises (on entry) while the circuit is open; records the outcome of the block."""
+        ...
+
+
+# --- request and result types --------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FunctionTool:
+    """A JSON-schema function tool, as sent in ``tools``."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"type": "function",
+                "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # the JSON text exactly as the model produced it
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict; raises ValueError when the model produced bad JSON or a non-object."""
+        try:
+            value = jsonutil.loads(self.arguments) if self.arguments.strip() else {}
+        except jsonutil.JSONDecodeError as exc:
+            raise ValueError(f"tool call {self.name} has invalid JSON arguments") from exc
+        if not isinstance(value, dict):
+            raise ValueError(f"tool call {self.name} arguments must be a JSON object")
+        return value
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The first choice of a chat completion."""
+
+    content: str | None
+    tool_calls: tuple[ToolCall, ...]
+    finish_reason: str | None
+    usage: Usage
+    model: str
+
+    @property
+    def wants_tools(self) -> bool:
+        return bool(self.tool_calls)
+
+    def assistant_message(self) -> Message:
+        """This turn as a message to append before the tool results of the next round."""
+        message: Message = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_openai() for call in self.tool_calls]
+        return message
+
+
+def tool_result_message(call_id: str, content: str) -> Message:
+    """The message answering one tool call (``content`` is usually JSON text)."""
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+class LLMCallError(LLMError):
+    """``LLMError`` with what went wrong, so callers and the breaker can tell causes apart."""
+
+    def __init__(self, message: str, *, reason: str, provider_status: int | None = None,
+                 retry_in_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason  # "http" | "timeout" | "connection" | "invalid_response" | "circuit_open"
+        self.provider_status = provider_status
+        self.retry_in_seconds = retry_in_seconds
+
+    @property
+    def caused_by_request(self) -> bool:
+        """A 4xx that says our request was wrong (not the provider failing)."""
+        status = self.provider_status
+        return (status is not None and 400 <= status < 500
+                and status not in RETRYABLE_STATUSES and status not in PROVIDER_FAULT_STATUSES)
+
+
+def is_breaker_failure(error: BaseException) -> bool:
+    """For ``CircuitBreaker(is_failure=...)``: provider trouble counts, a request we got wrong does not."""
+    if isinstance(error, LLMCallError):
+        return not error.caused_by_request
+    return isinstance(error, Exception)
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way another attempt may fix."""
+
+    def __init__(self, error: LLMCallError, status_label: str, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status_label = status_label
+        self.retry_after = retry_after
+
+
+# --- client ---------------------------------------------------------------------------------------
+
+class LLMClient:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        breaker: Breaker | None = None,
+        *,
+        sleep: SleepFn = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        clock: Clock | None = None,
+        backoff_base_seconds: float = 0.5,
+        backoff_max_seconds: float = 8.0,
+        max_retry_after_seconds: float = 20.0,
+    ) -> None:
+        self._base_url = settings.llm_base_url.rstrip("/")
+        self._api_key = settings.llm_api_key
+        self.model = settings.llm_model
+        self.max_tokens = settings.llm_max_tokens
+        self.temperature = settings.llm_temperature
+        self.timeout_seconds = settings.llm_request_timeout_ms / 1000
+        self.max_retries = settings.llm_max_retries
+        self._metrics = metrics
+        self._breaker = breaker
+        self._sleep = sleep
+        self._rng = rng
+        self._clock = clock or SystemClock()
+        self._backoff_base = backoff_base_seconds
+        self._backoff_max = backoff_max_seconds
+        self._max_retry_after = max_retry_after_seconds
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def configured(self) -> bool:
+        """False without an API key: the chat service then answers offline."""
+        return bool(self._api_key)
+
+    # lifecycle
+
+    async def start(self) -> None:
+        if self._session is None or self._session.closed:
+            headers = {"Accept": "application/json", "User-Agent": f"folionaut/{__version__}"}
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            # Timeouts are per attempt (see _attempt); the session itself never times out.
+            self._session = aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=None),
+                                                  json_serialize=jsonutil.dumps_str)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> LLMClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # calls
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[FunctionTool | Mapping[str, Any]] | None = None,
+        *,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        """One chat completion (with retries, inside the breaker). Raises ``LLMCallError``."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(messages),
+            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
+            "temperature": self.temperature if temperature is None else temperature,
+        }
+        if tools:
+            body["tools"] = [t.to_openai() if isinstance(t, FunctionTool) else dict(t) for t in tools]
+            body["tool_choice"] = tool_choice or "auto"
+        payload = jsonutil.dumps(body)
+        if self._breaker is None:
+            return await self._with_retries(payload)
+
+        entered = False
+        try:
+            async with self._breaker.call():
+                entered = True
+                return await self._with_retries(payload)
+        except Exception as exc:
+            if entered:
+                raise
+            # The breaker refused before anything was sent.
+            self._count("circuit_open")
+            retry_in = getattr(exc, "retry_in_seconds", None)
+            hint = f"; retry in about {max(1, round(retry_in))} s" if retry_in else ""
+            raise LLMCallError(f"LLM provider temporarily unavailable (circuit breaker open{hint})",
+                               reason="circuit_open", retry_in_seconds=retry_in) from exc
+
+    async def ping(self, timeout_seconds: float = 2.0) -> bool:
+        """Cheap reachability check (``GET {base}/models``): no retries, no breaker, never raises."""
+        await self.start()
+        assert self._session is not None
+        try:
+            async with self._session.get(f"{self._base_url}/models",
+                                         timeout=aiohttp.ClientTimeout(total=timeout_seconds)) as response:
+                await response.read()
+                return response.status < 400
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _with_retries(self, payload: bytes) -> Completion:
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                return await self._attempt(payload)
+            except _Retryable as failure:
+                if attempt + 1 >= attempts:
+                    tried = f" ({attempts} attempts)" if attempts > 1 else ""
+                    raise LLMCallError(failure.error.message + tried, reason=failure.error.reason,
+                                       provider_status=failure.error.provider_status) from None
+                delay = self._delay(attempt, failure.retry_after)
+                log.warning("LLM attempt failed, retrying", extra={
+                    "attempt": attempt + 1, "status": failure.status_label, "delaySeconds": round(delay, 3)})
+                await self._sleep(delay)
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(0.0, retry_after), self._max_retry_after)
+        # Full jitter: uniform in [0, min(cap, base * 2^attempt)] spreads retries of many clients apart.
+        return self._rng() * min(self._backoff_max, self._backoff_base * (2 ** attempt))
+
+    async def _attempt(self, payload: bytes) -> Completion:
+        await self.start()
+        assert self._session is not None
+        started = time.perf_counter()
+        status_label = "error"
+        try:
+            try:
+                async with self._session.post(
+                    f"{self._base_url}/chat/completions", data=payload,
+                    headers={"Content-Type": "application/json"},
+                    timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    headers = response.headers
+            except TimeoutError:
+                status_label = "timeout"
+                raise _Retryable(LLMCallError(
+                    f"LLM request timed out after {round(self.timeout_seconds * 1000)} ms", reason="timeout"),
+                    status_label) from None
+            except aiohttp.ClientError as exc:
+                raise _Retryable(LLMCallError(
+                    f"Could not reach the LLM provider ({type(exc).__name__})", reason="connection"),
+                    status_label) from None
+
+            if status >= 400:
+                error = LLMCallError(
+                    f"LLM provider returned HTTP {status}{self._provider_message(raw)}",
+                    reason="http", provider_status=status)
+                if status == 429:
+                    status_label = "rate_limited"
+                if status in RETRYABLE_STATUSES:
+                    raise _Retryable(error, status_label, self._retry_after(headers))
+                raise error
+            completion = self._parse(raw)
+            status_label = "success"
+            return completion
+        finally:
+            self._count(status_label)
+            self._metrics.llm_duration.labels(self.model).observe(time.perf_counter() - started)
+
+    def _count(self, status: str) -> None:
+        self._metrics.llm_requests.labels(self.model, status).inc()
+
+    # parsing
+
+    def _parse(self, raw: bytes) -> Completion:
+        try:
+            data = jsonutil.loads(raw)
+        except jsonutil.JSONDecodeError:
+            raise LLMCallError("LLM provider returned an invalid response (not JSON)",
+                               reason="invalid_response") from None
+        try:
+            choice = data["choices"][0]
+            message = choice["message"]
+            content = message.get("content")
+            if content is not None and not isinstance(content, str):
+                raise TypeError("content")
+            calls = tuple(
+                ToolCall(id=str(call["id"]), name=str(call["function"]["name"]),
+                         arguments=_arguments_text(call["function"].get("arguments")))
+                for call in message.get("tool_calls") or ()
+            )
+            usage_data = data.get("usage") or {}
+            usage = Usage(int(usage_data.get("prompt_tokens") or 0), int(usage_data.get("completion_tokens") or 0),
+                          int(usage_data.get("total_tokens") or 0))
+            if not usage.total_tokens:
+                usage = Usage(usage.prompt_tokens, usage.completion_tokens,
+                              usage.prompt_tokens + usage.completion_tokens)
+            finish_reason = choice.get("finish_reason")
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+            raise LLMCallError("LLM provider returned an invalid response (no usable choice)",
+                               reason="invalid_response") from None
+        return Completion(content=content, tool_calls=calls,
+                          finish_reason=str(finish_reason) if finish_reason is not None else None,
+                          usage=usage, model=str(data.get("model") or self.model))
+
+    def _provider_message(self, raw: bytes) -> str:
+        """The provider's own error message, shortened and scrubbed of our key."""
+        try:
+            data = jsonutil.loads(raw)
+            text = data["error"]["message"] if isinstance(data.get("error"), dict) else str(data.get("error", ""))
+        except (jsonutil.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return ""
+        text = " ".join(str(text).split())
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+        if len(text) > PROVIDER_MESSAGE_LIMIT:
+            text = text[: PROVIDER_MESSAGE_LIMIT - 1] + "…"
+        return f": {text}" if text else ""
+
+    def _retry_after(self, headers: Mapping[str, str]) -> float | None:
+        """Seconds the provider asked us to wait (``retry-after-ms``, or ``Retry-After`` seconds / HTTP date)."""
+        millis = headers.get("retry-after-ms")
+        if millis:
+            try:
+                return max(0.0, float(millis) / 1000)
+            except ValueError:
+                pass
+        value = headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment is None:
+            return None
+        return max(0.0, moment.timestamp() - self._clock.time())
+
+
+def _arguments_text(arguments: Any) -> str:
+    # Some OpenAI-compatible servers send an object instead of the JSON string; accept both.
+    if arguments is None:
+        return "{}"
+    return arguments if isinstance(arguments, str) else jsonutil.dumps_str(arguments)
