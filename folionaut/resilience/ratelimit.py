@@ -1,0 +1,337 @@
+"""Token-bucket rate limiting per client: in process, in Redis, and fail-open between them.
+
+A bucket holds up to ``capacity`` tokens and gains ``refill_rate`` tokens per
+second; each request takes one, and a request finding less than one token is
+refused. Buckets are keyed by a salted hash of the client IP, never the IP.
+
+Headers (``RateLimitDecision.headers``):
+- ``X-RateLimit-Limit``: the capacity.
+- ``X-RateLimit-Remaining``: whole tokens left after this request.
+- ``X-RateLimit-Reset``: epoch seconds at which the bucket is full again — the
+  token-bucket analogue of the conventional (GitHub-style) "epoch second when
+  the quota resets". When the next single token arrives is ``Retry-After``.
+- ``Retry-After`` (refusals only): whole seconds until one token is back, >= 1.
+
+With Redis, a take is ONE round trip running a Lua script (EVALSHA, loaded on
+first use), so it is atomic across any number of app processes sharing the
+bucket. The script reads the clock with Redis ``TIME``: every instance then
+measures refill against the same clock, so skew between app hosts can neither
+mint extra tokens (a clock ahead) nor freeze refill (a clock behind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from cachetools import TTLCache
+from prometheus_client import Gauge
+
+from folionaut.core.clock import Clock
+from folionaut.observability.metrics import Metrics
+from folionaut.resilience.redis_health import REDIS_ERRORS, RedisHealth
+
+# Floating-point slack so 0.333 tok/s * 3.003 s counts as one whole token.
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # epoch seconds when the bucket is full again
+    retry_after: int  # 0 when allowed; whole seconds (>= 1) until the next token when refused
+
+    def headers(self) -> dict[str, str]:
+        values = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if not self.allowed:
+            values["Retry-After"] = str(self.retry_after)
+        return values
+
+
+def decide(
+    *, allowed: bool, tokens_left: float, capacity: int, refill_rate: float, now_epoch: float
+) -> RateLimitDecision:
+    """Turn a bucket's state after a take into the client-facing numbers."""
+    tokens_left = max(0.0, min(float(capacity), tokens_left))
+    remaining = math.floor(tokens_left + _EPSILON)
+    reset = math.ceil(now_epoch + (capacity - tokens_left) / refill_rate - _EPSILON)
+    retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens_left) / refill_rate - _EPSILON))
+    return RateLimitDecision(allowed, capacity, remaining, reset, retry_after)
+
+
+class TokenBucket(Protocol):
+    """A rate-limit backend: take one token from a client's bucket."""
+
+    name: str
+    capacity: int
+    refill_rate: float
+
+    async def take(self, client_key: str) -> RateLimitDecision: ...
+
+
+def _validate(capacity: int, refill_rate: float) -> None:
+    if capacity < 1 or refill_rate <= 0:
+        raise ValueError("capacity must be >= 1 and refill_rate > 0")
+
+
+class MemoryRateLimiter:
+    """Buckets in process memory.
+
+    Bounded: a TTLCache forgets a bucket once it has been idle long enough to be
+    full again (forgetting it then changes nothing), and caps the number of
+    buckets so a client spraying source addresses cannot exhaust memory; at the
+    cap the oldest buckets are dropped, which at worst gives those clients a
+    fresh (full) bucket.
+    """
+
+    def __init__(
+        self, name: str, capacity: int, refill_rate: float, clock: Clock, max_clients: int = 100_000
+    ) -> None:
+        _validate(capacity, refill_rate)
+        self.name = name
+        self.capacity = capacity
+        self.refill_rate = refill_rate
+        self._clock = clock
+        seconds_to_full = capacity / refill_rate
+        # Entries: [tokens, monotonic time of last update].
+        self._buckets: TTLCache[str, list[float]] = TTLCache(
+            maxsize=max_clients, ttl=seconds_to_full + 1.0, timer=clock.monotonic
+        )
+
+    async def take(self, client_key: str) -> RateLimitDecision:
+        return self.take_now(client_key)
+
+    def take_now(self, client_key: str) -> RateLimitDecision:
+        """Synchronous take (no awaits, so it is atomic within the event loop)."""
+        now = self._clock.monotonic()
+        bucket = self._buckets.get(client_key)
+        if bucket is None:
+            tokens = float(self.capacity)
+        else:
+            elapsed = max(0.0, now - bucket[1])
+            tokens = min(float(self.capacity), bucket[0] + elapsed * self.refill_rate)
+        allowed = tokens >= 1.0 - _EPSILON
+        if allowed:
+            tokens = max(0.0, tokens - 1.0)
+        # Re-assigning refreshes the entry's TTL.
+        self._buckets[client_key] = [tokens, now]
+        return decide(
+            allowed=allowed, tokens_left=tokens, capacity=self.capacity,
+            refill_rate=self.refill_rate, now_epoch=self._clock.time(),
+        )
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+# KEYS[1] bucket key; ARGV: capacity, refill rate (tokens/s), key TTL (ms).
+# Returns {allowed (0/1), tokens left (string), server time (string)}: Lua
+# numbers returned to Redis are truncated to integers, hence the strings.
+_TAKE_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local ttl_ms = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+else
+  local elapsed = now - ts
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(capacity, tokens + elapsed * rate)
+end
+local allowed = 0
+if tokens >= 1 - 1e-9 then
+  tokens = math.max(0, tokens - 1)
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], ttl_ms)
+return {allowed, string.format('%.17g', tokens), string.format('%.6f', now)}
+"""
+
+
+class RedisRateLimiter:
+    """Buckets in Redis as hashes ``ratelimit:<name>:<client key>`` {tokens, ts}.
+
+    The key's TTL is the time an empty bucket needs to fill (plus a second):
+    an expired key reads as a full bucket, which is exactly what it would be.
+    Raises Redis errors; ``FailOpenRateLimiter`` decides what to do with them.
+    """
+
+    def __init__(self, name: str, capacity: int, refill_rate: float, client: aioredis.Redis) -> None:
+        _validate(capacity, refill_rate)
+        self.name = name
+        self.capacity = capacity
+        self.refill_rate = refill_rate
+        self.ttl_ms = math.ceil(capacity / refill_rate * 1000) + 1000
+        # register_script: EVALSHA, falling back to SCRIPT LOAD once if the server lacks it.
+        self._script = client.register_script(_TAKE_SCRIPT)
+
+    def key_for(self, client_key: str) -> str:
+        return f"ratelimit:{self.name}:{client_key}"
+
+    async def take(self, client_key: str) -> RateLimitDecision:
+        allowed, tokens, now = await self._script(
+            keys=[self.key_for(client_key)], args=[self.capacity, repr(self.refill_rate), self.ttl_ms]
+        )
+        return decide(
+            allowed=int(allowed) == 1, tokens_left=float(tokens), capacity=self.capacity,
+            refill_rate=self.refill_rate, now_epoch=float(now),
+        )
+
+
+class FailOpenRateLimiter:
+    """Redis buckets while Redis answers; in-process buckets while it does not.
+
+    Each request served in process counts ``redis_fallbacks_total{component="ratelimit"}``;
+    the outage itself is logged once by the shared ``RedisHealth``, which also
+    sends a probe to Redis every couple of seconds so recovery is automatic.
+    """
+
+    component = "ratelimit"
+
+    def __init__(self, primary: RedisRateLimiter, fallback: MemoryRateLimiter, health: RedisHealth) -> None:
+        self.name = primary.name
+        self.capacity = primary.capacity
+        self.refill_rate = primary.refill_rate
+        self._primary = primary
+        self._fallback = fallback
+        self._health = health
+
+    async def take(self, client_key: str) -> RateLimitDecision:
+        if self._health.should_try():
+            try:
+                decision = await self._primary.take(client_key)
+            except REDIS_ERRORS as exc:
+                self._health.mark_failed(self.component, exc)
+            else:
+                self._health.mark_ok()
+                return decision
+        self._health.count_fallback(self.component)
+        return await self._fallback.take(client_key)
+
+
+class RemainingTracker:
+    """``rate_limit_remaining{ip_hash}`` for the N most recently limited clients only.
+
+    Keeps cardinality bounded: when a new client pushes the count past N, the
+    series of the least recently seen client is removed from the registry.
+    """
+
+    def __init__(self, gauge: Gauge, max_clients: int = 20) -> None:
+        self._gauge = gauge
+        self._max = max_clients
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def record(self, ip_hash: str, remaining: int) -> None:
+        if ip_hash in self._recent:
+            self._recent.move_to_end(ip_hash)
+        else:
+            self._recent[ip_hash] = None
+            while len(self._recent) > self._max:
+                oldest, _ = self._recent.popitem(last=False)
+                try:
+                    self._gauge.remove(oldest)
+                except KeyError:
+                    pass
+        self._gauge.labels(ip_hash).set(remaining)
+
+    def tracked(self) -> list[str]:
+        return list(self._recent)
+
+
+class RateLimiter:
+    """What the HTTP layer uses: a backend plus its metrics.
+
+    ``take`` never raises for a refusal; the caller turns a refused decision into
+    ``RateLimitedError(decision.retry_after)`` and adds ``decision.headers()``.
+    """
+
+    def __init__(self, backend: TokenBucket, metrics: Metrics, tracker: RemainingTracker) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.capacity = backend.capacity
+        self.refill_rate = backend.refill_rate
+        self._hits = metrics.rate_limit_hits.labels(backend.name)
+        self._tracker = tracker
+
+    async def take(self, ip_hash: str) -> RateLimitDecision:
+        decision = await self.backend.take(ip_hash)
+        if not decision.allowed:
+            self._hits.inc()
+        self._tracker.record(ip_hash, decision.remaining)
+        return decision
+
+
+def build_rate_limiter(
+    name: str,
+    capacity: int,
+    refill_rate: float,
+    *,
+    clock: Clock,
+    metrics: Metrics,
+    tracker: RemainingTracker,
+    redis_health: RedisHealth | None = None,
+) -> RateLimiter:
+    """In-process buckets without Redis; Redis buckets with in-process fallback with it."""
+    memory = MemoryRateLimiter(name, capacity, refill_rate, clock)
+    if redis_health is None:
+        return RateLimiter(memory, metrics, tracker)
+    primary = RedisRateLimiter(name, capacity, refill_rate, redis_health.client)
+    return RateLimiter(FailOpenRateLimiter(primary, memory, redis_health), metrics, tracker)
+
+
+# --- client identity -------------------------------------------------------------------------
+
+def client_ip(peer: str | None, forwarded_for: str | None, trust_proxy: int) -> str:
+    """The client's address, honouring exactly ``trust_proxy`` reverse-proxy hops.
+
+    Each trusted proxy appends the address it received the request from to
+    ``X-Forwarded-For``, so with N trusted hops the client is the Nth entry from
+    the right; entries further left are client-supplied and can be forged. With
+    fewer entries than hops the leftmost is used (as Express's ``trust proxy``
+    does). ``forwarded_for`` is every X-Forwarded-For header joined with ``,``.
+    """
+    address = peer or "unknown"
+    if trust_proxy > 0 and forwarded_for:
+        entries = [item.strip() for item in forwarded_for.split(",") if item.strip()]
+        if entries:
+            address = entries[-min(trust_proxy, len(entries))]
+    return _normalise_ip(address)
+
+
+def _normalise_ip(address: str) -> str:
+    """Canonical text for an IP so ``::ffff:1.2.3.4``/``1.2.3.4`` or case variants share a bucket."""
+    text = address.strip()
+    if text.startswith("[") and "]" in text:  # "[v6]:port"
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # "v4:port"
+        text = text.split(":", 1)[0]
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:100]  # not an IP (e.g. a proxy's "unknown"); still bounded
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return str(parsed)
+
+
+def hash_client_ip(ip: str, salt: str) -> str:
+    """Salted SHA-256 of an IP, truncated to 16 hex chars: stable per client, not reversible
+    without the salt. Used for rate-limit keys, the metrics label and chat sessions' ``ipHash``."""
+    return hashlib.sha256(f"{salt}\x00{ip}".encode()).hexdigest()[:16]

@@ -1,0 +1,156 @@
+"""Redis token buckets: one shared bucket across processes, key layout, fail-open and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from folionaut.core.clock import ManualClock, SystemClock
+from folionaut.observability.metrics import Metrics
+from folionaut.resilience.ratelimit import (
+    FailOpenRateLimiter,
+    MemoryRateLimiter,
+    RedisRateLimiter,
+    RemainingTracker,
+    build_rate_limiter,
+)
+from folionaut.resilience.redis_health import RedisHealth, create_redis_client
+from tests.helpers.redis_server import RedisServer, closed_port_url
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    connection = create_redis_client(redis_url)
+    yield connection
+    await connection.aclose()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+async def test_two_processes_share_one_bucket_exactly(redis_url: str) -> None:
+    # Two clients with their own connection pools, as two app instances would have.
+    first, second = create_redis_client(redis_url), create_redis_client(redis_url)
+    try:
+        limiters = [RedisRateLimiter("content", 10, 0.001, first), RedisRateLimiter("content", 10, 0.001, second)]
+        decisions = await asyncio.wait_for(
+            asyncio.gather(*(limiters[n % 2].take("shared-client") for n in range(20))), timeout=10
+        )
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert sum(d.allowed for d in decisions) == 10
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(10))
+    assert all(d.retry_after >= 1 for d in decisions if not d.allowed)
+
+
+async def test_key_layout_and_ttl(client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("chat", 5, 0.5, client)
+    decision = await limiter.take("abcdef0123456789")
+    assert decision.allowed and decision.remaining == 4 and decision.limit == 5
+
+    key = "ratelimit:chat:abcdef0123456789"
+    assert await client.exists(key) == 1
+    state = await client.hgetall(key)
+    assert float(state[b"tokens"]) == pytest.approx(4, abs=0.01)
+    ttl_ms = await client.pttl(key)
+    assert 0 < ttl_ms <= 11_000  # an empty bucket fills in 10 s, plus one second
+
+
+async def test_redis_bucket_refuses_with_retry_after(client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("chat", 2, 0.25, client)
+    results = [await limiter.take("c") for _ in range(3)]
+    assert [r.allowed for r in results] == [True, True, False]
+    assert results[2].retry_after == 4
+    assert results[2].remaining == 0
+
+
+async def test_script_is_loaded_once_and_reused(client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("content", 3, 1.0, client)
+    await limiter.take("c")
+    assert await client.script_exists(limiter._script.sha) == [True]
+
+
+async def test_unreachable_redis_fails_open_logging_once(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    clock = ManualClock()
+    redis_client = create_redis_client(closed_port_url(), timeout_seconds=0.5)
+    health = RedisHealth(redis_client, clock, metrics)
+    limiter = build_rate_limiter(
+        "content", 3, 0.01, clock=clock, metrics=metrics, tracker=RemainingTracker(metrics.rate_limit_remaining),
+        redis_health=health,
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="folionaut.redis"):
+            results = [await limiter.take("c") for _ in range(5)]
+            clock.advance(5)  # past the cool-down: one more attempt, still down, still no new warning
+            results.append(await limiter.take("c"))
+    finally:
+        await redis_client.aclose()
+    assert [r.allowed for r in results] == [True, True, True, False, False, False]
+    warnings = [r for r in caplog.records if r.name == "folionaut.redis"]
+    assert len(warnings) == 1
+    assert "Redis unavailable" in warnings[0].getMessage()
+    assert metrics.registry.get_sample_value("redis_fallbacks_total", {"component": "ratelimit"}) == 6
+    assert not health.is_up
+
+
+async def test_outage_mid_run_then_automatic_recovery(
+    private_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics()
+    clock = ManualClock()
+    redis_client = create_redis_client(private_redis.url, timeout_seconds=0.5)
+    health = RedisHealth(redis_client, clock, metrics, retry_interval_seconds=2.0)
+    primary = RedisRateLimiter("content", 100, 0.01, redis_client)
+    limiter = FailOpenRateLimiter(primary, MemoryRateLimiter("content", 100, 0.01, SystemClock()), health)
+    inspector = create_redis_client(private_redis.url)
+    try:
+        with caplog.at_level(logging.WARNING, logger="folionaut.redis"):
+            await limiter.take("c")
+            assert await inspector.exists("ratelimit:content:c") == 1
+
+            private_redis.stop()  # outage mid-run
+            during = [await limiter.take("c") for _ in range(10)]
+            assert all(d.allowed for d in during)
+            assert not health.is_up
+
+            private_redis.restart()  # back, empty
+            await limiter.take("c")  # still inside the cool-down: in process
+            assert await inspector.exists("ratelimit:content:c") == 0
+
+            clock.advance(2.0)
+            await limiter.take("c")  # the probe reaches Redis again
+            assert health.is_up
+            assert await inspector.exists("ratelimit:content:c") == 1
+    finally:
+        await redis_client.aclose()
+        await inspector.aclose()
+    messages = [r.getMessage() for r in caplog.records if r.name == "folionaut.redis"]
+    assert len(messages) == 2  # one "unavailable", one "reachable again"
+    assert "unavailable" in messages[0] and "again" in messages[1]
+    assert metrics.registry.get_sample_value("redis_fallbacks_total", {"component": "ratelimit"}) == 11
+
+
+async def test_ping_reports_state(private_redis: RedisServer) -> None:
+    metrics = Metrics()
+    redis_client = create_redis_client(private_redis.url, timeout_seconds=0.5)
+    health = RedisHealth(redis_client, ManualClock(), metrics)
+    try:
+        assert await health.ping()
+        private_redis.stop()
+        assert not await health.ping()
+        assert not health.is_up
+        private_redis.restart()
+        assert await health.ping()  # ignores the cool-down: readiness always asks
+        assert health.is_up
+    finally:
+        await redis_client.aclose()
