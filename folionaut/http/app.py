@@ -18,8 +18,10 @@ from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
 from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, METRICS, SETTINGS, STARTED_AT
 from folionaut.http.middlewares import make_edge_middleware
+from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
 from folionaut.http.routes import admin_content, content, health
+from folionaut.http.routes import metrics as metrics_routes
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
 from folionaut.storage import open_database
@@ -65,11 +67,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metri
     app[METRICS] = metrics
     app[STARTED_AT] = clock.monotonic()
 
+    setup_resilience(app)  # Redis, limiters, shared cache, KV: before the content context uses the cache
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(content_context)
 
     health.register(app)
     content.register(app)
+    metrics_routes.register(app)
     if settings.feature_admin_api:
         admin_content.register(app)
     return app

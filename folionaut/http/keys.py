@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from folionaut.cache.base import ContentCache
+from folionaut.cache.kv import KeyValueStore
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock
 from folionaut.observability.metrics import Metrics
+from folionaut.resilience.ratelimit import RateLimiter
+from folionaut.resilience.redis_health import RedisHealth
 from folionaut.settings import Settings
 from folionaut.storage.base import Database
 
@@ -18,5 +21,13 @@ DATABASE = web.AppKey("database", Database)
 CONTENT = web.AppKey("content_service", ContentService)
 CONTENT_CACHE = web.AppKey("content_cache", ContentCache)
 STARTED_AT = web.AppKey("started_at", float)
+# Resilience (folionaut/http/resilience.py): REDIS_HEALTH only exists when REDIS_URL is set.
+REDIS_HEALTH = web.AppKey("redis_health", RedisHealth)
+RATE_LIMITERS = web.AppKey("rate_limiters", dict[str, RateLimiter])
+KV_STORE = web.AppKey("kv_store", KeyValueStore)
+IP_HASH_SALT = web.AppKey("ip_hash_salt", str)
 
-__all__ = ["CLOCK", "CONTENT", "CONTENT_CACHE", "DATABASE", "METRICS", "SETTINGS", "STARTED_AT"]
+__all__ = [
+    "CLOCK", "CONTENT", "CONTENT_CACHE", "DATABASE", "IP_HASH_SALT", "KV_STORE", "METRICS", "RATE_LIMITERS",
+    "REDIS_HEALTH", "SETTINGS", "STARTED_AT",
+]

@@ -8,6 +8,7 @@ from folionaut.cache.base import CacheEntry
 from folionaut.content.reads import PublishedReads
 from folionaut.content.validation import check_name
 from folionaut.http.etag import none_match
+from folionaut.http.resilience import rate_limited
 
 PUBLISHED_READS = web.AppKey("published_reads", PublishedReads)
 
@@ -24,6 +25,7 @@ def _conditional(request: web.Request, entry: CacheEntry, cache_control: str) ->
     return web.Response(body=entry.body, headers=headers)
 
 
+@rate_limited("content")
 async def list_content(request: web.Request) -> web.Response:
     raw_type = request.query.get("type")
     content_type = check_name(raw_type, "type") if raw_type else None
@@ -31,10 +33,12 @@ async def list_content(request: web.Request) -> web.Response:
     return _conditional(request, entry, LIST_MAX_AGE)
 
 
+@rate_limited("content")
 async def bundle(request: web.Request) -> web.Response:
     return _conditional(request, await request.app[PUBLISHED_READS].bundle(), ITEM_MAX_AGE)
 
 
+@rate_limited("content")
 async def get_item(request: web.Request) -> web.Response:
     content_type = check_name(request.match_info["type"], "type")
     slug = check_name(request.match_info["slug"], "slug")
