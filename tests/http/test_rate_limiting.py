@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 import redis
+from aiohttp import web
 
+from folionaut.http.app import create_app
+from folionaut.http.resilience import rate_limited, request_ip_hash
 from folionaut.settings import Settings
 from tests.helpers.redis_server import RedisServer
 
@@ -125,3 +128,22 @@ async def test_redis_killed_mid_run_degrades_then_recovers(
         assert inspector.exists("content:bundle") == 1  # and the shared cache
     finally:
         inspector.close()
+
+
+async def test_chat_bucket_is_separate_and_sized_by_rate_limit_settings(
+    aiohttp_client: Any, limited: Settings
+) -> None:
+    seen: list[str] = []
+
+    @rate_limited("chat")
+    async def chat_like(request: web.Request) -> web.Response:
+        seen.append(request_ip_hash(request))
+        return web.json_response({"ok": True})
+
+    app = create_app(limited.replace(rate_limit_capacity=3, rate_limit_refill_rate=0.01))
+    app.router.add_post("/test/chat", chat_like)
+    client = await aiohttp_client(app)
+    statuses = [(await client.post("/test/chat")).status for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert (await client.get("/api/v1/content")).status == 200  # content bucket untouched
+    assert len(set(seen)) == 1 and len(seen[0]) == 16
