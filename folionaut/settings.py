@@ -8,6 +8,7 @@ that one declaration.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -92,11 +93,14 @@ def _parse_url(*schemes: str) -> Callable[[object], str]:
         parts = urlsplit(value)
         if parts.scheme not in schemes:
             raise ValueError
-        if parts.scheme != "file" and not parts.netloc:
+        if parts.scheme not in ("file", "unix") and not parts.hostname:
             raise ValueError
+        _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
         return value
 
-    parse.expected = "a URL starting with " + ", ".join(f"{s}://" for s in schemes)  # type: ignore[attr-defined]
+    parse.expected = (  # type: ignore[attr-defined]
+        "a URL starting with " + ", ".join(f"{s}:" if s == "file" else f"{s}://" for s in schemes)
+    )
     return parse
 
 
@@ -167,13 +171,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "Directory for the embedded SQLite file and the generated admin key."),
     SettingSpec("log_level", ("LOG_LEVEL",), _parse_log_level, "info", "Lowest log level written to stderr."),
     SettingSpec("turso_database_url", ("TURSO_DATABASE_URL",), _parse_url(*_SCHEMES_DB), "",
-                "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; empty for the embedded default."),
+                "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
+                "empty for the embedded default."),
     SettingSpec("turso_auth_token", ("TURSO_AUTH_TOKEN",), _parse_str, "", "Turso auth token.", secret=True),
     SettingSpec("redis_url", ("REDIS_URL",), _parse_url("redis", "rediss", "unix"), "",
                 "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process."),
     SettingSpec("admin_api_key", ("ADMIN_API_KEY",), _parse_admin_key, "",
-                "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory when empty outside production.",
-                secret=True),
+                "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
+                "when empty outside production.", secret=True),
     SettingSpec("metrics_token", ("METRICS_TOKEN",), _parse_str, "",
                 "Optional read-only bearer token for /api/metrics scrapers.", secret=True),
     SettingSpec("cors_origins", ("CORS_ORIGINS",), _parse_origins, (),
@@ -196,7 +201,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "How long rendered public reads stay cached (Redis L2, and L1 without Redis)."),
     SettingSpec("l1_cache_ttl_seconds", ("L1_CACHE_TTL_SECONDS",), _parse_int(1, 3600), 5,
                 "With Redis: in-process cache lifetime, the bound on cross-instance staleness."),
-    SettingSpec("llm_provider", ("LLM_PROVIDER",), _parse_str, "openai", "LLM provider name (any OpenAI-compatible API)."),
+    SettingSpec("llm_provider", ("LLM_PROVIDER",), _parse_str, "openai",
+                "LLM provider name (any OpenAI-compatible API)."),
     SettingSpec("llm_api_key", ("LLM_API_KEY",), _parse_str, "",
                 "LLM API key; empty answers chat from the built-in offline responder.", secret=True),
     SettingSpec("llm_base_url", ("LLM_BASE_URL",), _parse_url("http", "https"), "https://api.openai.com/v1",
@@ -215,9 +221,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("public_contact_email", ("PUBLIC_CONTACT_EMAIL",), _parse_email, "",
                 "The one e-mail address chat may reveal."),
     SettingSpec("feature_ai_chat", ("FEATURE_AI_CHAT",), _parse_bool, True, "Serve /api/v1/chat."),
-    SettingSpec("feature_mcp_server", ("FEATURE_MCP_SERVER",), _parse_bool, True, "Serve MCP (/api/mcp and `folionaut mcp`)."),
+    SettingSpec("feature_mcp_server", ("FEATURE_MCP_SERVER",), _parse_bool, True,
+                "Serve MCP (/api/mcp and `folionaut mcp`)."),
     SettingSpec("feature_admin_api", ("FEATURE_ADMIN_API",), _parse_bool, True, "Serve /api/v1/admin/*."),
-    SettingSpec("feature_rate_limiting", ("FEATURE_RATE_LIMITING",), _parse_bool, True, "Apply token-bucket rate limits."),
+    SettingSpec("feature_rate_limiting", ("FEATURE_RATE_LIMITING",), _parse_bool, True,
+                "Apply token-bucket rate limits."),
     SettingSpec("feature_audit_log", ("FEATURE_AUDIT_LOG",), _parse_bool, True, "Write content_history rows."),
 )
 
@@ -285,31 +293,51 @@ class Settings:
         return Settings(**values)
 
 
-def _coerce(spec: SettingSpec, raw: object, source: str) -> Any:
+def _shown(spec: SettingSpec, raw: object) -> str:
+    """What an error message may repeat of a rejected value: never a secret or a URL's credentials."""
+    if spec.name == "admin_api_key":
+        return f"{len(str(raw).strip())} characters"  # the length says what is wrong; the key stays unsaid
+    if spec.secret:
+        return "(hidden)"
+    text = repr(raw)
+    if "@" in text and "://" in text:  # e.g. redis://:password@host — drop the user-info part
+        scheme, _, rest = str(raw).partition("://")
+        text = repr(f"{scheme}://***@{rest.rpartition('@')[2]}")
+    return text
+
+
+def _coerce(spec: SettingSpec, raw: object, label: str) -> Any:
     try:
         return spec.parse(raw)
     except (ValueError, TypeError):
-        shown = "********" if spec.secret and spec.name != "admin_api_key" else raw
-        if spec.name == "admin_api_key":
-            shown = f"{len(str(raw))} characters"
-        label = spec.env[0] if source == "env" else spec.name if source == "config" else f"--{spec.name.replace('_', '-')}"
-        raise ConfigError(label, spec.expected, shown) from None
+        raise ConfigError(label, f"{spec.expected}, got {_shown(spec, raw)}") from None
 
 
-def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def read_config_file(path: str | os.PathLike[str], named_by: str = "--config") -> dict[str, Any]:
+    """Read a TOML settings file: top-level keys, or keys in an optional ``[folionaut]`` table."""
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError("--config", "an existing TOML file", str(path)) from None
+        raise ConfigError(named_by, f"an existing TOML file, got {str(path)!r}") from None
+    except IsADirectoryError:
+        raise ConfigError(named_by, f"a TOML file, got the directory {str(path)!r}") from None
+    except PermissionError:
+        raise ConfigError(named_by, f"a readable TOML file, got {str(path)!r}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"valid TOML ({exc})") from None
-    # Allow an optional [folionaut] table as well as top-level keys.
-    table = data.get("folionaut", data)
-    unknown = sorted(set(table) - set(SPECS_BY_NAME) - {"folionaut"})
+    table = data.pop("folionaut", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[folionaut] in {path}", "a table of settings")
+    merged = {**data, **table}
+    unknown = sorted(set(merged) - set(SPECS_BY_NAME))
     if unknown:
-        raise ConfigError(f"{path}: {unknown[0]}", "a known setting (see config.toml)")
-    return table
+        raise ConfigError(f"key {unknown[0]!r} in {path}", "a known setting (the keys of config.toml)")
+    return merged
 
 
 def load_settings(
@@ -317,24 +345,61 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Build Settings from defaults < config file < environment < overrides (flags)."""
+    """Build Settings from defaults < config file < environment < overrides (flags).
+
+    The config file is ``config_path`` (``--config``), else ``$FOLIONAUT_CONFIG``,
+    else none: an unlisted file is never read by surprise. Empty environment
+    variables count as unset. Override values of ``None`` mean "flag not given".
+    """
     env = os.environ if env is None else env
-    if config_path is None:
-        config_path = env.get("FOLIONAUT_CONFIG") or None
-    file_values = read_config_file(config_path) if config_path else {}
+    named_by = "--config"
+    if config_path is None and env.get("FOLIONAUT_CONFIG", "").strip():
+        config_path, named_by = env["FOLIONAUT_CONFIG"].strip(), "FOLIONAUT_CONFIG"
+    file_values = read_config_file(config_path, named_by) if config_path else {}
     values: dict[str, Any] = {}
     for spec in SETTINGS:
         value = spec.default
         if spec.name in file_values:
-            value = _coerce(spec, file_values[spec.name], "config")
+            value = _coerce(spec, file_values[spec.name], f"{spec.name} in {config_path}")
         for var in spec.env:
-            if var in env and env[var].strip() != "":
-                value = _coerce(spec, env[var], "env")
+            if env.get(var, "").strip() != "":
+                value = _coerce(spec, env[var], var)
                 break
         if overrides and overrides.get(spec.name) is not None:
-            value = _coerce(spec, overrides[spec.name], "flag")
+            value = _coerce(spec, overrides[spec.name], flag_name(spec.name))
         values[spec.name] = value
     return Settings(**values)
+
+
+# --- config.toml: rendered from SETTINGS so the file and the code cannot drift.
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    # TOML basic strings use JSON's escapes for everything we would ever put here.
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def render_config_toml() -> str:
+    """The documented config.toml: every setting, its default and what it does."""
+    lines = [
+        "# Folionaut settings, every one with its built-in default.",
+        "# Generated from folionaut/settings.py: python -m folionaut.settings > config.toml",
+        "#",
+        "# Read only when named: `folionaut serve --config config.toml` or FOLIONAUT_CONFIG=config.toml.",
+        "# Precedence: built-in defaults < this file < environment variables < command-line flags.",
+        "# Secrets are commented out: set them in the environment rather than in a file.",
+    ]
+    for spec in SETTINGS:
+        lines.append("")
+        lines.append(f"# {spec.doc} Env: {' or '.join(spec.env)}.")
+        line = f"{spec.name} = {_toml_value(spec.default)}"
+        lines.append(f"# {line}" if spec.secret else line)
+    return "\n".join(lines) + "\n"
 
 
 def test_settings(**changes: Any) -> Settings:
@@ -344,3 +409,7 @@ def test_settings(**changes: Any) -> Settings:
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+if __name__ == "__main__":
+    print(render_config_toml(), end="")
