@@ -232,14 +232,14 @@ class StreamState:
 
     def sequence(self, request: JsonObj) -> None:
         script = self._sql_text(request)
-        buffer = ""
-        for line in script.splitlines(keepends=True):
-            buffer += line
-            if sqlite3.complete_statement(buffer):
-                self._run_one(buffer)
-                buffer = ""
-        if buffer.strip():
-            self._run_one(buffer)
+        # Cut after each ';' that completes a statement (not those inside strings or triggers).
+        start = 0
+        for end, char in enumerate(script):
+            if char == ";" and sqlite3.complete_statement(script[start : end + 1]):
+                self._run_one(script[start : end + 1])
+                start = end + 1
+        if script[start:].strip():
+            self._run_one(script[start:])
 
     def _run_one(self, sql: str) -> None:
         if not sql.strip().strip(";").strip():
