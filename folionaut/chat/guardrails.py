@@ -189,6 +189,11 @@ def redact_pii(text: str, allowed_emails: Iterable[str] = ()) -> Redaction:
     return Redaction("".join(parts), emails=counts["email"], phones=counts["phone"], ssns=counts["ssn"])
 
 
+def redact(text: str, allowed_emails: Iterable[str] = ()) -> str:
+    """``redact_pii`` when only the redacted text is needed."""
+    return redact_pii(text, allowed_emails).text
+
+
 class Guardrails:
     """The chat service's guardrails, configured with the one public contact e-mail."""
 

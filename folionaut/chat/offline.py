@@ -211,3 +211,15 @@ class OfflineResponder:
                 line += f" {link}"
             lines.append(line)
         return "\n".join(lines)
+
+
+async def compose_offline_answer(
+    question: str,
+    search: SearchFn,
+    list_types: ListTypesFn | None = None,
+    list_content: ListContentFn | None = None,
+    *,
+    owner_name: str = "",
+) -> str:
+    """One-shot form of ``OfflineResponder(...).answer(question)``."""
+    return await OfflineResponder(search, list_types, list_content, owner_name=owner_name).answer(question)

@@ -12,6 +12,7 @@ from folionaut.chat.guardrails import (
     Guardrails,
     check_input,
     is_blank,
+    redact,
     redact_pii,
 )
 
@@ -152,6 +153,11 @@ def test_allow_list_is_case_insensitive_and_exact() -> None:
     # a look-alike of the public address is still someone else's
     assert guard.redact("Write to hello@janedoe.dev.evil.com").text == f"Write to {EMAIL_MARK}"
     assert guard.redact("Write to xhello@janedoe.dev").text == f"Write to {EMAIL_MARK}"
+
+
+def test_redact_returns_just_the_text() -> None:
+    assert redact("Mail a@b.io or hello@janedoe.dev", allowed_emails=[PUBLIC_EMAIL]) == (
+        f"Mail {EMAIL_MARK} or hello@janedoe.dev")
 
 
 def test_no_allow_list_redacts_every_email() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from folionaut.chat.offline import OfflineResponder, describe_item, keywords
+from folionaut.chat.offline import OfflineResponder, compose_offline_answer, describe_item, keywords
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.content.validation import CreateInput
@@ -134,6 +134,12 @@ async def test_falls_back_to_single_words_when_the_phrase_finds_nothing() -> Non
     text = await OfflineResponder(all_words_search, list_types).answer("rust kubernetes")
     assert calls == ["rust kubernetes", "rust", "kubernetes"]
     assert "Folio-rs" in text
+
+
+async def test_one_shot_form_matches_the_responder() -> None:
+    question = "Anything in Rust?"
+    assert await compose_offline_answer(question, ListSearch(ITEMS)) == (
+        await OfflineResponder(ListSearch(ITEMS)).answer(question))
 
 
 def test_describe_item_fallbacks() -> None:
