@@ -402,6 +402,27 @@ def render_config_toml() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_settings_table() -> str:
+    """The README's configuration table (Markdown); tests/dist/test_readme.py keeps README in step."""
+
+    def default(spec: SettingSpec) -> str:
+        if spec.default in ("", ()):
+            return "(empty)"
+        if isinstance(spec.default, bool):
+            return "`true`" if spec.default else "`false`"
+        return f"`{spec.default}`"
+
+    lines = [
+        "| Environment variable | `config.toml` key | Default | What it does |",
+        "|---|---|---|---|",
+    ]
+    for spec in SETTINGS:
+        env = " or ".join(f"`{var}`" for var in spec.env)
+        doc = spec.doc.replace("|", "\\|") + (" Secret: set it in the environment." if spec.secret else "")
+        lines.append(f"| {env} | `{spec.name}` | {default(spec)} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
 def test_settings(**changes: Any) -> Settings:
     """Defaults for tests: no config file, no environment."""
     base = load_settings(config_path=None, env={})
