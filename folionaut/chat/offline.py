@@ -188,6 +188,9 @@ class OfflineResponder:
         return f"{self._owner}'s portfolio" if self._owner else "the portfolio"
 
     def _types_sentence(self, types: list[str]) -> str:
+        if self._list_types is None:
+            # Without a way to list types we cannot say the portfolio is empty, only suggest.
+            return "Try asking about projects, skills or experience."
         if not types:
             return f"There is no published content in {self._whose()} yet."
         return "You can ask about: " + ", ".join(types) + "."

@@ -136,6 +136,11 @@ async def test_falls_back_to_single_words_when_the_phrase_finds_nothing() -> Non
     assert "Folio-rs" in text
 
 
+async def test_without_list_types_it_suggests_rather_than_claims_emptiness() -> None:
+    assert await compose_offline_answer("Any COBOL?", ListSearch(ITEMS)) == (
+        "I couldn't find anything about \"cobol\" in the portfolio. Try asking about projects, skills or experience.")
+
+
 async def test_one_shot_form_matches_the_responder() -> None:
     question = "Anything in Rust?"
     assert await compose_offline_answer(question, ListSearch(ITEMS)) == (
