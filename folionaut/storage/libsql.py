@@ -48,6 +48,9 @@ _CLOSE_TIMEOUT = 2.0
 # libsql-client codes meaning the connection (not the SQL) failed.
 _CONNECTION_CODES = {"HRANA_WEBSOCKET_ERROR", "CLIENT_CLOSED", "STREAM_CLOSED", "HRANA_PROTO_ERROR"}
 
+# Words in an error that mean the token was rejected, whatever code a server version uses.
+_AUTH_HINTS = ("status 401", "status 403", "unauthorized", "authentication", "jwt")
+
 
 class DatabaseAuthError(DatabaseUnavailableError):
     """The server rejected the auth token: retrying will not help until it is fixed."""
@@ -247,8 +250,9 @@ class LibSQLDatabase:
             lowered = text.lower()
             if code.startswith("SQLITE_CONSTRAINT") or "constraint failed" in lowered:
                 return ConstraintViolation(f"libSQL: {text}")
-            if code.startswith("AUTH") or code in ("UNAUTHORIZED", "FORBIDDEN") or "status 401" in lowered \
-                    or "status 403" in lowered:
+            if code.startswith("AUTH") or code in ("UNAUTHORIZED", "FORBIDDEN") or any(
+                hint in lowered for hint in _AUTH_HINTS
+            ):
                 return DatabaseAuthError(f"libSQL at {where}: authentication failed (check TURSO_AUTH_TOKEN)")
             if code == "SERVER_ERROR" or code in _CONNECTION_CODES:
                 return DatabaseUnavailableError(f"libSQL at {where}: {text}")

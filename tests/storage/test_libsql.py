@@ -245,6 +245,26 @@ async def test_open_database_picks_libsql_from_settings(server: HranaServer, tra
         await database.close()
 
 
+async def test_libsql_scheme_uses_websocket(server: HranaServer) -> None:
+    # libsql:// means wss:// to libsql-client; ?tls=0 lets it reach the plain-text test server.
+    database = await LibSQLDatabase.open(f"libsql://127.0.0.1:{server.port}?tls=0", TOKEN, connect_timeout=5)
+    try:
+        assert await database.fetch_one("SELECT 'ws' AS via") == {"via": "ws"}
+        await server.drop_sockets()
+        assert await database.fetch_one("SELECT 'again' AS via") == {"via": "again"}
+    finally:
+        await database.close()
+
+
+async def test_concurrent_calls_share_one_database(db: LibSQLDatabase) -> None:
+    await make_items(db)
+    writes = [db.execute("INSERT INTO items (name, qty) VALUES (?, ?)", (f"n{i}", i)) for i in range(20)]
+    await asyncio.gather(*writes)
+    reads = await asyncio.gather(*(db.fetch_one("SELECT qty FROM items WHERE name = ?", (f"n{i}",))
+                                   for i in range(20)))
+    assert [row["qty"] if row else None for row in reads] == list(range(20))
+
+
 async def test_closed_database_refuses_calls(db: LibSQLDatabase) -> None:
     await db.close()
     with pytest.raises(DatabaseUnavailableError):
