@@ -9,6 +9,7 @@ of reader connections used concurrently.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from folionaut.storage.errors import ConstraintViolation
 from folionaut.storage.sqltext import split_statements
 
 BUSY_TIMEOUT_MS = 5000
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -50,6 +52,7 @@ class SQLiteDatabase:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self._file_identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
 
     @classmethod
     async def open(cls, path: Path, readers: int = 3) -> SQLiteDatabase:
@@ -79,6 +82,8 @@ class SQLiteDatabase:
             await self._writer.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+        stat = os.stat(self.path)
+        self._file_identity = (stat.st_dev, stat.st_ino)
         for _ in range(self._reader_count):
             conn = await self._new_connection()
             self._all_readers.append(conn)
@@ -168,8 +173,24 @@ class SQLiteDatabase:
                     await cursor.fetchone()
             except sqlite3.Error as exc:
                 raise DatabaseUnavailableError(f"SQLite: {exc}") from exc
-        if not self.path.exists():
-            raise DatabaseUnavailableError(f"SQLite: database file {self.path} is missing")
+        # Open connections keep answering from their file descriptors and page cache
+        # even after the file is replaced, overwritten or made unreadable, so a query
+        # alone would report a dead database as fine. Check the file itself too.
+        await asyncio.to_thread(self._check_file)
+
+    def _check_file(self) -> None:
+        try:
+            stat = os.stat(self.path)
+            with open(self.path, "rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            raise DatabaseUnavailableError(f"SQLite: database file {self.path} is missing") from None
+        except OSError as exc:
+            raise DatabaseUnavailableError(f"SQLite: cannot read {self.path}: {exc.strerror}") from None
+        if self._file_identity is not None and (stat.st_dev, stat.st_ino) != self._file_identity:
+            raise DatabaseUnavailableError(f"SQLite: database file {self.path} was replaced while open")
+        if header != SQLITE_HEADER:
+            raise DatabaseUnavailableError(f"SQLite: {self.path} is not a database (bad header)")
 
     async def close(self) -> None:
         connections = [*self._all_readers, *([self._writer] if self._writer else [])]
