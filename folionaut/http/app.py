@@ -11,6 +11,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from folionaut.cache.memory import MemoryCache
+from folionaut.chat.llm import LLMClient, is_breaker_failure
+from folionaut.chat.offline import OfflineResponder
+from folionaut.chat.repository import ChatRepository
+from folionaut.chat.service import ChatService
+from folionaut.chat.summary import PortfolioSummary
+from folionaut.content.models import ContentItem
 from folionaut.content.reads import PublishedReads
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
@@ -20,12 +26,14 @@ from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, METRICS
 from folionaut.http.middlewares import make_edge_middleware
 from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, content, health
+from folionaut.http.routes import admin_content, chat, content, health
 from folionaut.http.routes import metrics as metrics_routes
 from folionaut.observability.metrics import Metrics
+from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.settings import Settings
 from folionaut.storage import open_database
 from folionaut.storage.migrate import apply_migrations
+from folionaut.tools import ToolRegistry, read_tools
 
 log = get_logger("app")
 
@@ -54,6 +62,30 @@ async def content_context(app: web.Application) -> AsyncIterator[None]:
     await app[CONTENT_CACHE].close()
 
 
+async def chat_context(app: web.Application) -> AsyncIterator[None]:
+    settings, clock, metrics, content_service = app[SETTINGS], app[CLOCK], app[METRICS], app[CONTENT]
+    breaker = CircuitBreaker("llm", clock, metrics, is_failure=is_breaker_failure)
+    llm = LLMClient(settings, metrics, breaker, clock=clock)
+    await llm.start()
+
+    async def search(query: str, limit: int) -> list[ContentItem]:
+        return await content_service.search_published(query, limit)
+
+    async def list_types() -> list[tuple[str, int]]:
+        return await content_service.published_types()
+
+    offline = OfflineResponder(search, list_types, content_service.list_published,
+                               owner_name=settings.portfolio_owner_name)
+    app[chat.CHAT] = ChatService(
+        ChatRepository(app[DATABASE]), llm, ToolRegistry(read_tools(content_service)),
+        PortfolioSummary(content_service), offline, settings, clock, metrics,
+    )
+    try:
+        yield
+    finally:
+        await llm.close()
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> web.Application:
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
@@ -70,10 +102,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metri
     setup_resilience(app)  # Redis, limiters, shared cache, KV: before the content context uses the cache
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.append(content_context)
+    if settings.feature_ai_chat:
+        app.cleanup_ctx.append(chat_context)
 
     health.register(app)
     content.register(app)
     metrics_routes.register(app)
     if settings.feature_admin_api:
         admin_content.register(app)
+    if settings.feature_ai_chat:
+        chat.register(app, admin=settings.feature_admin_api)
     return app

@@ -92,7 +92,10 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> AppErr
     return error
 
 
-def make_edge_middleware(settings: Settings, metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
     allowed_origins = set(settings.cors_origins)
     allow_any_origin = "*" in allowed_origins
     default_timeout = settings.request_timeout_ms / 1000
@@ -106,7 +109,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Callable[[web.
         if children is None:
             if len(series) > 5000:  # bounded even if someone invents methods
                 series.clear()
-            children = (metrics.http_requests.labels(method, path, str(status)), metrics.http_duration.labels(method, path))
+            children = (metrics.http_requests.labels(method, path, str(status)),
+                        metrics.http_duration.labels(method, path))
             series[key] = children
         children[0].inc()  # type: ignore[attr-defined]
         children[1].observe(seconds)  # type: ignore[attr-defined]
