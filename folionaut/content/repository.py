@@ -10,7 +10,9 @@ from folionaut.storage.base import Database, ExecResult, Statement
 
 _COLUMNS = "id, type, slug, data, status, version, sort_order, created_at, updated_at, deleted_at"
 _PUBLIC = "status = 'published' AND deleted_at IS NULL"
-_PUBLIC_ORDER = "ORDER BY sort_order ASC, created_at DESC, id ASC"
+# Spec order: sortOrder ascending, then newest first. Timestamps have millisecond
+# resolution, so rowid (insertion order) breaks ties between same-millisecond creates.
+_ORDER = "ORDER BY sort_order ASC, created_at DESC, rowid DESC"
 
 
 class ContentRepository:
@@ -31,10 +33,10 @@ class ContentRepository:
 
     async def list_published(self, content_type: str | None = None) -> list[ContentItem]:
         if content_type is None:
-            rows = await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_PUBLIC_ORDER}")
+            rows = await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_ORDER}")
         else:
             rows = await self.db.fetch_all(
-                f"SELECT {_COLUMNS} FROM content WHERE type = ? AND {_PUBLIC} {_PUBLIC_ORDER}", (content_type,)
+                f"SELECT {_COLUMNS} FROM content WHERE type = ? AND {_PUBLIC} {_ORDER}", (content_type,)
             )
         return [ContentItem.from_row(row) for row in rows]
 
@@ -58,7 +60,7 @@ class ContentRepository:
             where.append("deleted_at IS NULL")
         rows = await self.db.fetch_all(
             f"SELECT {_COLUMNS} FROM content WHERE {' AND '.join(where)} "
-            "ORDER BY sort_order ASC, created_at DESC, id ASC LIMIT ? OFFSET ?",
+            f"{_ORDER} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [ContentItem.from_row(row) for row in rows]

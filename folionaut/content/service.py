@@ -15,7 +15,7 @@ from dataclasses import replace
 from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
-from folionaut.core import ids
+from folionaut.core import ids, jsonutil
 from folionaut.core.clock import Clock, now_iso
 from folionaut.core.errors import ConflictError, NotFoundError
 from folionaut.storage.base import Statement
@@ -145,7 +145,7 @@ class ContentService:
                 name for name, new, old in (
                     ("slug", request.slug, current.slug), ("data", request.data, current.data),
                     ("status", request.status, current.status), ("sortOrder", request.sort_order, current.sort_order),
-                ) if new is not None and new != old
+                ) if new is not None and not _same_json(new, old)
             ]
             if not changed:
                 return current
@@ -211,3 +211,11 @@ class ContentService:
                 await self._notify(ContentChange("restored", item.type, (item.slug,), item))
                 return item
         raise ConflictError("The item is being changed by too many writers at once; try again")
+
+
+def _same_json(new: object, old: object) -> bool:
+    """Equal as the client sees them. Python's == says {"n": 1} == {"n": 1.0} == {"n": True}
+    and ignores key order, but each of those renders differently, so each is a change."""
+    if isinstance(new, dict | list) or isinstance(old, dict | list):
+        return jsonutil.dumps(new) == jsonutil.dumps(old)
+    return type(new) is type(old) and new == old

@@ -18,6 +18,7 @@ NAME_PATTERN = re.compile(r"^[a-z0-9-]{1,100}$")
 NAME_RULE = "Must be 1-100 characters of lowercase letters, digits and hyphens"
 ID_PREFIX = "content_"
 MAX_SORT_ORDER = 2**31 - 1
+MAX_VERSION = 2**53  # JSON numbers stay exact up to here
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +55,46 @@ class _Problems:
             raise ValidationError(self.fields)
 
 
-def _check_name(problems: _Problems, field: str, value: object, required: bool) -> str | None:
+class _Missing:
+    """Marks a field without a value."""
+
+
+MISSING: Any = _Missing()
+
+
+def json_type_name(value: object) -> str:
+    """The JSON name of a decoded value's type, for "Expected X, received Y" messages."""
     if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _field(body: dict[str, Any], name: str) -> Any:
+    # JSON null counts as absent: "no value" for an optional field (MCP clients and
+    # forms send nulls), "Required" for a required one.
+    value = body.get(name)
+    return MISSING if value is None else value
+
+
+def _expected(problems: _Problems, field: str, wanted: str, value: object) -> None:
+    problems.add(field, f"Expected {wanted}, received {json_type_name(value)}")
+
+
+def _check_name(problems: _Problems, field: str, value: object, required: bool) -> str | None:
+    if value is MISSING:
         if required:
             problems.add(field, "Required")
         return None
     if not isinstance(value, str):
-        problems.add(field, "Expected string")
+        _expected(problems, field, "string", value)
         return None
     if not NAME_PATTERN.match(value):
         problems.add(field, NAME_RULE)
@@ -69,12 +103,12 @@ def _check_name(problems: _Problems, field: str, value: object, required: bool) 
 
 
 def _check_data(problems: _Problems, value: object, required: bool) -> dict[str, Any] | None:
-    if value is None:
+    if value is MISSING:
         if required:
             problems.add("data", "Required")
         return None
     if not isinstance(value, dict):
-        problems.add("data", "Expected object")
+        _expected(problems, "data", "object", value)
         return None
     if not value:
         problems.add("data", "Must not be empty")
@@ -83,7 +117,7 @@ def _check_data(problems: _Problems, value: object, required: bool) -> dict[str,
 
 
 def _check_status(problems: _Problems, value: object) -> str | None:
-    if value is None:
+    if value is MISSING:
         return None
     if not isinstance(value, str) or value not in STATUSES:
         problems.add("status", "Expected one of: " + ", ".join(STATUSES))
@@ -92,10 +126,14 @@ def _check_status(problems: _Problems, value: object) -> str | None:
 
 
 def _check_int(problems: _Problems, field: str, value: object, low: int, high: int) -> int | None:
-    if value is None:
+    if value is MISSING:
         return None
+    # bool is an int in Python but not in JSON; 1.0 is a JSON number but not an integer.
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(field, "Expected integer")
+        if isinstance(value, float) and value.is_integer():
+            problems.add(field, "Expected integer, received a number with a fraction part")
+        else:
+            _expected(problems, field, "integer", value)
         return None
     if not low <= value <= high:
         problems.add(field, f"Must be between {low} and {high}")
@@ -105,19 +143,22 @@ def _check_int(problems: _Problems, field: str, value: object, low: int, high: i
 
 def _require_object(body: object) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ValidationError({"body": ["Expected a JSON object"]})
+        raise ValidationError({"body": [f"Expected object, received {json_type_name(body)}"]})
     return body
 
+
+# Unknown body fields are ignored, not rejected (as the original did), so a client
+# that sends back a whole item it read (id, createdAt, …) keeps working.
 
 def parse_create(body: object) -> CreateInput:
     body = _require_object(body)
     problems = _Problems()
-    content_type = _check_name(problems, "type", body.get("type"), required=True)
-    slug = _check_name(problems, "slug", body.get("slug"), required=False)
-    data = _check_data(problems, body.get("data"), required=True)
-    status = _check_status(problems, body.get("status"))
-    sort_order = _check_int(problems, "sortOrder", body.get("sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER)
-    if slug is None and "slug" not in problems.fields and data is not None and not slugify(_title_of(data)):
+    content_type = _check_name(problems, "type", _field(body, "type"), required=True)
+    slug = _check_name(problems, "slug", _field(body, "slug"), required=False)
+    data = _check_data(problems, _field(body, "data"), required=True)
+    status = _check_status(problems, _field(body, "status"))
+    sort_order = _check_int(problems, "sortOrder", _field(body, "sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER)
+    if slug is None and "slug" not in problems.fields and data is not None and not slug_from_title(data):
         problems.add("slug", "Required when data.title is missing or has no letters or digits")
     problems.raise_if_any()
     assert content_type is not None and data is not None
@@ -127,15 +168,12 @@ def parse_create(body: object) -> CreateInput:
 def parse_update(body: object) -> UpdateInput:
     body = _require_object(body)
     problems = _Problems()
-    unknown = sorted(set(body) - {"slug", "data", "status", "sortOrder", "version"})
-    for name in unknown:
-        problems.add(name, "Unknown field")
     update = UpdateInput(
-        slug=_check_name(problems, "slug", body.get("slug"), required=False),
-        data=_check_data(problems, body.get("data"), required=False),
-        status=_check_status(problems, body.get("status")),
-        sort_order=_check_int(problems, "sortOrder", body.get("sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER),
-        version=_check_int(problems, "version", body.get("version"), 1, 2**53),
+        slug=_check_name(problems, "slug", _field(body, "slug"), required=False),
+        data=_check_data(problems, _field(body, "data"), required=False),
+        status=_check_status(problems, _field(body, "status")),
+        sort_order=_check_int(problems, "sortOrder", _field(body, "sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER),
+        version=_check_int(problems, "version", _field(body, "version"), 1, MAX_VERSION),
     )
     if not problems.fields and not update.changed_fields():
         problems.add("body", "Provide at least one of: slug, data, status, sortOrder")
@@ -146,7 +184,7 @@ def parse_update(body: object) -> UpdateInput:
 def parse_restore(body: object) -> int:
     body = _require_object(body)
     problems = _Problems()
-    version = _check_int(problems, "version", body.get("version"), 1, 2**53)
+    version = _check_int(problems, "version", _field(body, "version"), 1, MAX_VERSION)
     if version is None and "version" not in problems.fields:
         problems.add("version", "Required")
     problems.raise_if_any()
@@ -162,7 +200,7 @@ def check_content_id(value: str, field: str = "id") -> str:
 
 def check_name(value: object, field: str) -> str:
     problems = _Problems()
-    name = _check_name(problems, field, value, required=True)
+    name = _check_name(problems, field, MISSING if value is None else value, required=True)
     problems.raise_if_any()
     assert name is not None
     return name
@@ -170,7 +208,7 @@ def check_name(value: object, field: str) -> str:
 
 def check_status_filter(value: object) -> str | None:
     problems = _Problems()
-    status = _check_status(problems, value)
+    status = _check_status(problems, MISSING if value is None else value)
     problems.raise_if_any()
     return status
 
