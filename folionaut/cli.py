@@ -127,5 +127,26 @@ def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
     run_async(go)
 
 
+@cli.command()
+@config_option
+def mcp(config_path: str | None) -> None:
+    """Serve MCP (Model Context Protocol) on stdin/stdout for AI assistants.
+
+    \b
+    Newline-delimited JSON-RPC; logs go to stderr only. Opens the database as
+    `serve` does (pending migrations applied). Writes are recorded in the
+    history as changed by "mcp".
+    """
+    settings = settings_from(config_path)
+    if not settings.feature_mcp_server:
+        fail("MCP is disabled (FEATURE_MCP_SERVER=false)", EXIT_USAGE)
+    from folionaut.mcp.stdio import serve_stdio
+
+    try:
+        run_async(lambda: serve_stdio(settings))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends a stdio session like closing stdin does
+
+
 def main() -> None:
     cli(prog_name="folionaut")

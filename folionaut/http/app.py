@@ -28,6 +28,7 @@ from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
 from folionaut.http.routes import admin_content, chat, content, health
 from folionaut.http.routes import metrics as metrics_routes
+from folionaut.mcp import http as mcp_http
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.settings import Settings
@@ -112,4 +113,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metri
         admin_content.register(app)
     if settings.feature_ai_chat:
         chat.register(app, admin=settings.feature_admin_api)
+    if settings.feature_mcp_server:
+        mcp_http.register(app)  # after content_context: the MCP server writes through app[CONTENT]
     return app

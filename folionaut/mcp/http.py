@@ -1,0 +1,337 @@
+"""MCP over Streamable HTTP: ``POST|GET|DELETE /api/mcp`` (admin key required).
+
+Handshake revisions (no ``MCP-Protocol-Version`` header, or a 2025-* one):
+``initialize`` opens a session and its answer carries ``Mcp-Session-Id``;
+every later request must carry that id (missing → 400, unknown or ended →
+404); ``DELETE`` ends the session; ``GET`` opens the session's SSE stream
+(keep-alive comments only: this server never sends requests or
+notifications of its own).
+
+The stateless revision (``MCP-Protocol-Version: 2026-07-28``): each POST is
+one self-contained request; its ``_meta`` envelope must agree with the
+``MCP-Protocol-Version``, ``Mcp-Method`` and ``Mcp-Name`` headers; no
+sessions, no GET stream; JSON-RPC errors get the HTTP status the revision
+maps them to (404 for an unknown method, 400 for bad input).
+
+Answers are JSON, or one SSE event per message when the client accepts only
+``text/event-stream``. Sessions live in this process (bounded, idle ones
+expire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from folionaut.core import jsonutil
+from folionaut.core.clock import Clock
+from folionaut.core.logging import get_logger
+from folionaut.http.auth import check_admin
+from folionaut.http.keys import CLOCK, CONTENT
+from folionaut.http.middlewares import route_timeout
+from folionaut.http.responses import JSON_HEADERS
+from folionaut.mcp.protocol import (
+    HEADER_MISMATCH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    MODERN_VERSIONS,
+    PARSE_ERROR,
+    SUPPORTED_VERSIONS,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    ConnectionState,
+    McpServer,
+    error_response,
+    modern_version_of,
+    unsupported_version_error,
+)
+
+log = get_logger("mcp.http")
+
+MCP_PATH = "/api/mcp"
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+METHOD_HEADER = "Mcp-Method"
+NAME_HEADER = "Mcp-Name"
+SESSION_IDLE_SECONDS = 3600.0
+MAX_SESSIONS = 1000
+KEEPALIVE_SECONDS = 15.0
+#: Params field mirrored in the ``Mcp-Name`` header, per method (2026-07-28).
+NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+#: HTTP status of a JSON-RPC error on the stateless revision.
+MODERN_ERROR_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEADER_MISMATCH: 400,
+                       -32021: 400, UNSUPPORTED_PROTOCOL_VERSION: 400, METHOD_NOT_FOUND: 404}
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform",
+               "X-Accel-Buffering": "no"}
+_BASE64_SENTINEL = re.compile(r"^=\?base64\?(.*)\?=$")
+
+
+@dataclass(slots=True)
+class HttpSession:
+    id: str
+    state: ConnectionState
+    last_used: float
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    streaming: bool = False
+
+
+class SessionStore:
+    """Handshake-era sessions of this process: bounded, least recently used evicted, idle ones expire."""
+
+    def __init__(self, clock: Clock, idle_seconds: float = SESSION_IDLE_SECONDS,
+                 max_sessions: int = MAX_SESSIONS) -> None:
+        self.clock = clock
+        self.idle_seconds = idle_seconds
+        self.max_sessions = max_sessions
+        self._sessions: OrderedDict[str, HttpSession] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def create(self, state: ConnectionState) -> HttpSession:
+        while len(self._sessions) >= self.max_sessions:
+            _, oldest = self._sessions.popitem(last=False)
+            oldest.ended.set()
+        session = HttpSession(secrets.token_urlsafe(24), state, self.clock.monotonic())
+        self._sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str) -> HttpSession | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        now = self.clock.monotonic()
+        if not session.streaming and now - session.last_used > self.idle_seconds:
+            self.end(session_id)
+            return None
+        session.last_used = now
+        self._sessions.move_to_end(session_id)
+        return session
+
+    def end(self, session_id: str) -> bool:
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        session.ended.set()
+        return True
+
+    def end_all(self) -> None:
+        for session_id in list(self._sessions):
+            self.end(session_id)
+
+
+MCP_SERVER = web.AppKey("mcp_server", McpServer)
+MCP_SESSIONS = web.AppKey("mcp_sessions", SessionStore)
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+def _rpc(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    response = web.Response(body=jsonutil.dumps(payload), status=status, headers=JSON_HEADERS)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _rpc_error(status: int, code: int, message: str, request_id: Any = None, data: Any = None) -> web.Response:
+    return _rpc(error_response(request_id, code, message, data), status)
+
+
+async def _reply(request: web.Request, payload: Any, status: int, sse: bool,
+                 headers: dict[str, str] | None = None) -> web.StreamResponse:
+    """JSON, or (when the client accepts only SSE) one SSE event per message."""
+    if not sse:
+        return _rpc(payload, status, headers)
+    response = web.StreamResponse(status=status, headers={**SSE_HEADERS, **(headers or {})})
+    await response.prepare(request)
+    for message in payload if isinstance(payload, list) else [payload]:
+        await response.write(b"event: message\ndata: " + jsonutil.dumps(message) + b"\n\n")
+    await response.write_eof()
+    return response
+
+
+def _accepts(request: web.Request) -> tuple[bool, bool]:
+    """(JSON acceptable, SSE acceptable) from the Accept header; no header accepts JSON."""
+    header = request.headers.get("Accept")
+    if not header:
+        return True, False
+    types = {part.split(";")[0].strip().lower() for part in header.split(",")}
+    json_ok = bool(types & {"application/json", "application/*", "*/*"})
+    return json_ok, "text/event-stream" in types
+
+
+def _decode_header(value: str | None) -> str | None:
+    """The ``=?base64?…?=`` form clients use for header values that are not plain ASCII."""
+    if value is None:
+        return None
+    match = _BASE64_SENTINEL.match(value)
+    if match is None:
+        return value
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _error_code(reply: Any) -> int | None:
+    if isinstance(reply, dict) and isinstance(reply.get("error"), dict):
+        return reply["error"].get("code")
+    return None
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+async def post(request: web.Request) -> web.StreamResponse:
+    check_admin(request)
+    json_ok, sse_ok = _accepts(request)
+    if not (json_ok or sse_ok):
+        return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
+    sse = sse_ok and not json_ok
+    if request.content_type != "application/json":
+        return _rpc_error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+    version = request.headers.get(VERSION_HEADER)
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        return _rpc(unsupported_version_error(version), 400)
+    try:
+        message = jsonutil.loads(await request.read())
+    except (jsonutil.JSONDecodeError, ValueError, RecursionError):
+        return _rpc_error(400, PARSE_ERROR, "Parse error: the body is not valid JSON")
+    if version in MODERN_VERSIONS:
+        return await _post_stateless(request, message, version, sse)
+    return await _post_session(request, message, version, sse)
+
+
+async def _post_stateless(request: web.Request, message: Any, version: str, sse: bool) -> web.StreamResponse:
+    if not isinstance(message, dict):
+        return _rpc_error(400, INVALID_REQUEST,
+                          "Invalid Request: the body must be one JSON-RPC request or notification (no batches)")
+    if "id" not in message:
+        return web.Response(status=202)  # 2026-07-28 defines no client notifications over HTTP: accept, drop
+    request_id = message.get("id")
+    envelope_version = modern_version_of(message)
+    if envelope_version is None:
+        return _rpc_error(400, INVALID_PARAMS, "Invalid params: a 2026-07-28 request carries params._meta with "
+                                               "io.modelcontextprotocol/protocolVersion and clientCapabilities",
+                          request_id)
+    if envelope_version != version:
+        return _rpc_error(400, HEADER_MISMATCH,
+                          f"{VERSION_HEADER} header does not match the protocol version in params._meta", request_id)
+    method = message.get("method")
+    if request.headers.get(METHOD_HEADER) != method:
+        return _rpc_error(400, HEADER_MISMATCH, f"{METHOD_HEADER} header does not match the method", request_id)
+    name_field = NAME_BEARING.get(method) if isinstance(method, str) else None
+    params = message.get("params")
+    if name_field and isinstance(params, dict) and params.get(name_field) is not None:
+        if _decode_header(request.headers.get(NAME_HEADER)) != params[name_field]:
+            return _rpc_error(400, HEADER_MISMATCH,
+                              f"{NAME_HEADER} header does not match params.{name_field}", request_id)
+    reply = await request.app[MCP_SERVER].handle(message, ConnectionState())
+    status = MODERN_ERROR_STATUS.get(_error_code(reply) or 0, 200)
+    return await _reply(request, reply, status, sse)
+
+
+async def _post_session(request: web.Request, message: Any, version: str | None, sse: bool) -> web.StreamResponse:
+    server, sessions = request.app[MCP_SERVER], request.app[MCP_SESSIONS]
+    if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:
+        state = ConnectionState()
+        reply = await server.handle(message, state)
+        if "result" not in reply:
+            return await _reply(request, reply, 400 if reply.get("id") is None else 200, sse)
+        session = sessions.create(state)
+        log.info("MCP session opened", extra={"protocolVersion": state.protocol_version, "sessions": len(sessions)})
+        return await _reply(request, reply, 200, sse, {SESSION_HEADER: session.id})
+    session_id = request.headers.get(SESSION_HEADER)
+    if not session_id:
+        return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required "
+                                                f"(send initialize first, or use {VERSION_HEADER}: "
+                                                f"{MODERN_VERSIONS[-1]})")
+    session = sessions.get(session_id)
+    if session is None:
+        return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
+    if version is not None and version != session.state.protocol_version:
+        return _rpc_error(400, INVALID_REQUEST, f"Bad Request: {VERSION_HEADER} {version} is not the version "
+                                                f"negotiated for this session ({session.state.protocol_version})")
+    reply = await server.handle(message, session.state)
+    if reply is None:
+        return web.Response(status=202)
+    status = 400 if isinstance(reply, dict) and "error" in reply and reply.get("id") is None else 200
+    return await _reply(request, reply, status, sse)
+
+
+@route_timeout("none")
+async def get(request: web.Request) -> web.StreamResponse:
+    """The session's server-to-client SSE stream: open until the session ends or the server stops."""
+    check_admin(request)
+    if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
+        return web.Response(status=405, headers={"Allow": "POST"})  # 2026-07-28 has no GET stream
+    if not _accepts(request)[1]:
+        return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: the GET stream is text/event-stream")
+    session_id = request.headers.get(SESSION_HEADER)
+    if not session_id:
+        return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
+    session = request.app[MCP_SESSIONS].get(session_id)
+    if session is None:
+        return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
+    if session.streaming:
+        return _rpc_error(409, INVALID_REQUEST, "Conflict: this session already has an open GET stream")
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    session.streaming = True
+    try:
+        await response.prepare(request)
+        await response.write(b": stream open\n\n")
+        while not session.ended.is_set():
+            try:
+                await asyncio.wait_for(session.ended.wait(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")  # proxies close silent connections
+                session.last_used = request.app[MCP_SESSIONS].clock.monotonic()
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away; nothing to clean up but the flag
+    finally:
+        session.streaming = False
+    return response
+
+
+async def delete(request: web.Request) -> web.StreamResponse:
+    check_admin(request)
+    session_id = request.headers.get(SESSION_HEADER)
+    if not session_id:
+        return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
+    if not request.app[MCP_SESSIONS].end(session_id):
+        return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed")
+    return web.Response(status=204)
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+async def mcp_context(app: web.Application) -> AsyncIterator[None]:
+    """The MCP server over the app's content service (so writes invalidate the public cache)."""
+    app[MCP_SERVER] = McpServer(app[CONTENT])
+    app[MCP_SESSIONS] = SessionStore(app[CLOCK])
+    yield
+    app[MCP_SESSIONS].end_all()
+
+
+async def _end_streams(app: web.Application) -> None:
+    # On shutdown, before in-flight requests are awaited: open GET streams end so shutdown is not held up.
+    if MCP_SESSIONS in app:
+        app[MCP_SESSIONS].end_all()
+
+
+def register(app: web.Application) -> None:
+    """Add the MCP routes; call after the content cleanup context is registered."""
+    app.cleanup_ctx.append(mcp_context)
+    app.on_shutdown.append(_end_streams)
+    app.router.add_post(MCP_PATH, post)
+    app.router.add_get(MCP_PATH, get, allow_head=False)
+    app.router.add_delete(MCP_PATH, delete)
