@@ -174,6 +174,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
                 "empty for the embedded default."),
     SettingSpec("turso_auth_token", ("TURSO_AUTH_TOKEN",), _parse_str, "", "Turso auth token.", secret=True),
+    SettingSpec("turso_connect_timeout_seconds", ("TURSO_CONNECT_TIMEOUT_SECONDS",), _parse_float(0, 3600), 30.0,
+                "How long startup and migrate keep retrying an unreachable Turso database (with backoff) "
+                "before giving up."),
+    SettingSpec("turso_call_timeout_ms", ("TURSO_CALL_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000,
+                "Timeout of one Turso database call in milliseconds (then 500 and a reconnect)."),
     SettingSpec("redis_url", ("REDIS_URL",), _parse_url("redis", "rediss", "unix"), "",
                 "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process."),
     SettingSpec("admin_api_key", ("ADMIN_API_KEY",), _parse_admin_key, "",
@@ -241,6 +246,8 @@ class Settings:
     log_level: str
     turso_database_url: str
     turso_auth_token: str
+    turso_connect_timeout_seconds: float
+    turso_call_timeout_ms: int
     redis_url: str
     admin_api_key: str
     metrics_token: str

@@ -13,7 +13,11 @@ async def open_database(settings: Settings) -> Database:
     if settings.uses_libsql:
         from folionaut.storage.libsql import LibSQLDatabase
 
-        return await LibSQLDatabase.open(settings.turso_database_url, settings.turso_auth_token)
+        return await LibSQLDatabase.open(
+            settings.turso_database_url, settings.turso_auth_token,
+            connect_timeout=settings.turso_connect_timeout_seconds,
+            call_timeout=settings.turso_call_timeout_ms / 1000,
+        )
     from folionaut.storage.sqlite import SQLiteDatabase
 
     return await SQLiteDatabase.open(settings.database_path)

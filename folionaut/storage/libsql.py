@@ -33,11 +33,14 @@ import aiohttp
 import libsql_client
 
 from folionaut.core.errors import ConfigError, DatabaseError, DatabaseUnavailableError
+from folionaut.core.logging import get_logger
 from folionaut.storage.base import ExecResult, Params, Row, Statement
 from folionaut.storage.errors import ConstraintViolation
 from folionaut.storage.sqltext import split_statements
 
 T = TypeVar("T")
+
+log = get_logger("storage")
 
 DEFAULT_CALL_TIMEOUT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -61,6 +64,10 @@ def _where(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
+
+
+def _auth_rejected(where: str) -> DatabaseAuthError:
+    return DatabaseAuthError(f"libSQL at {where} rejected the auth token (check TURSO_AUTH_TOKEN)")
 
 
 def _to_row(columns: Sequence[str], values: Sequence[Any]) -> Row:
@@ -142,6 +149,9 @@ class LibSQLDatabase:
                     raise
                 except DatabaseUnavailableError as exc:
                     remaining = deadline - time.monotonic()
+                    if backoff == _FIRST_BACKOFF and remaining > 0:
+                        # Once, so an operator knows why startup seems to hang; not once per attempt.
+                        log.warning("%s; retrying for up to %g s", exc.message, connect_timeout)
                     if remaining <= 0:
                         raise DatabaseUnavailableError(
                             f"libSQL at {db._where} did not answer within {connect_timeout:g} s: {exc.message}"
@@ -253,13 +263,13 @@ class LibSQLDatabase:
             if code.startswith("AUTH") or code in ("UNAUTHORIZED", "FORBIDDEN") or any(
                 hint in lowered for hint in _AUTH_HINTS
             ):
-                return DatabaseAuthError(f"libSQL at {where}: authentication failed (check TURSO_AUTH_TOKEN)")
+                return _auth_rejected(where)
             if code == "SERVER_ERROR" or code in _CONNECTION_CODES:
                 return DatabaseUnavailableError(f"libSQL at {where}: {text}")
             return DatabaseError(f"libSQL: {text} ({code})")
         if isinstance(exc, aiohttp.ClientResponseError):  # e.g. the WebSocket upgrade was refused
             if exc.status in (401, 403):
-                return DatabaseAuthError(f"libSQL at {where}: authentication failed (check TURSO_AUTH_TOKEN)")
+                return _auth_rejected(where)
             return DatabaseUnavailableError(f"libSQL at {where}: server answered HTTP {exc.status}")
         if isinstance(exc, aiohttp.ClientConnectorError):
             reason = exc.strerror or type(exc.os_error).__name__
