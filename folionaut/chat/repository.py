@@ -57,11 +57,17 @@ class ChatRepository:
             )
         return [ChatMessage.from_row(row) for row in rows]
 
-    async def expire_idle(self, now_iso: str) -> int:
-        result = await self.db.execute(
+    async def expire_idle(self, now_iso: str) -> list[str]:
+        """Mark idle sessions expired; returns their visitor ids (so cached session keys can go)."""
+        rows = await self.db.fetch_all(
+            "SELECT DISTINCT visitor_id FROM chat_sessions WHERE status = 'active' AND expires_at <= ?", (now_iso,)
+        )
+        if not rows:
+            return []
+        await self.db.execute(
             "UPDATE chat_sessions SET status = 'expired' WHERE status = 'active' AND expires_at <= ?", (now_iso,)
         )
-        return result.rows_affected
+        return [row["visitor_id"] for row in rows]
 
     async def end_session(self, session_id: str) -> int:
         result = await self.db.execute(

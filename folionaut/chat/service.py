@@ -3,6 +3,12 @@
 A turn is stored atomically at the end: the visitor's message, the answer and
 the session's counters in one batch. When the LLM fails, the visitor's message
 is still stored (so the admin sees the attempt) and the error propagates as 502.
+
+Sessions: the database is the source of truth. The key-value store (Redis when
+``REDIS_URL`` is set) caches ``session:<visitorId>`` → active session id with
+the idle TTL, so a returning visitor's session is found by primary key; a
+missing or stale key (wrong id, ended, expired) just falls back to the
+database, and ending or expiring a session deletes the key.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from folionaut.cache.kv import KeyValueStore
 from folionaut.chat.guardrails import Guardrails
 from folionaut.chat.llm import Completion, LLMClient, Message, tool_result_message
 from folionaut.chat.models import ChatMessage, ChatSession
@@ -32,6 +39,13 @@ log = get_logger("chat")
 MAX_TOOL_ROUNDS = 5
 HISTORY_MESSAGES = 20  # earlier turns sent to the model for context
 TOOL_RESULT_LIMIT = 8000  # characters of one tool result given back to the model
+SESSION_KEY_PREFIX = "session:"
+
+
+def session_key(visitor_id: str) -> str:
+    """The KV key caching a visitor's active session id (``redis-cli KEYS "session:*"``)."""
+    return SESSION_KEY_PREFIX + visitor_id
+
 
 @dataclass(frozen=True, slots=True)
 class ToolCallRecord:
@@ -69,6 +83,7 @@ class ChatService:
     def __init__(
         self, repository: ChatRepository, llm: LLMClient, tools: ToolRegistry, summary: PortfolioSummary,
         offline: OfflineResponder, settings: Settings, clock: Clock, metrics: Metrics,
+        kv: KeyValueStore | None = None,
     ) -> None:
         self.repository = repository
         self.llm = llm
@@ -80,6 +95,7 @@ class ChatService:
         self.clock = clock
         self.metrics = metrics
         self.session_ttl = timedelta(minutes=settings.chat_session_ttl_minutes)
+        self.kv = kv
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -95,7 +111,7 @@ class ChatService:
     ) -> tuple[ChatSession, list[Statement]]:
         """The visitor's active session, or a new one (with the statements that create it)."""
         statements: list[Statement] = []
-        session = await self.repository.active_session_for(visitor_id)
+        session = await self._active_session(visitor_id)
         if session is not None and session.expires_at > self._iso(now):
             return session, statements
         if session is not None:  # idle too long: mark it and start afresh
@@ -109,12 +125,35 @@ class ChatService:
         statements.append(self.repository.insert_session(session))
         return session, statements
 
+    async def _active_session(self, visitor_id: str) -> ChatSession | None:
+        """The visitor's active session: by the cached id when the cache is right, else from the database."""
+        if self.kv is not None:
+            cached = await self.kv.get(session_key(visitor_id))
+            if cached is not None:
+                session = await self.repository.get_session(cached.decode("utf-8", "replace"))
+                if session is not None and session.status == "active" and session.visitor_id == visitor_id:
+                    return session
+        return await self.repository.active_session_for(visitor_id)
+
+    async def _remember(self, session: ChatSession) -> None:
+        if self.kv is not None:
+            await self.kv.set(session_key(session.visitor_id), session.id.encode(),
+                              self.session_ttl.total_seconds())
+
+    async def _forget(self, visitor_ids: list[str]) -> None:
+        if self.kv is not None:
+            for visitor_id in visitor_ids:
+                await self.kv.delete(session_key(visitor_id))
+
+    async def _expire_idle(self) -> None:
+        await self._forget(await self.repository.expire_idle(self._iso(self._now())))
+
     async def list_sessions(self, status: str | None, limit: int, offset: int) -> list[ChatSession]:
-        await self.repository.expire_idle(self._iso(self._now()))
+        await self._expire_idle()
         return await self.repository.list_sessions(status, limit, offset)
 
     async def get_session(self, session_id: str) -> tuple[ChatSession, list[ChatMessage]]:
-        await self.repository.expire_idle(self._iso(self._now()))
+        await self._expire_idle()
         session = await self.repository.get_session(session_id)
         if session is None:
             raise NotFoundError(f"Chat session not found: {session_id}")
@@ -125,6 +164,7 @@ class ChatService:
         if session is None:
             raise NotFoundError(f"Chat session not found: {session_id}")
         await self.repository.end_session(session_id)
+        await self._forget([session.visitor_id])
 
     # --- a chat turn -----------------------------------------------------------------------
 
@@ -170,6 +210,7 @@ class ChatService:
         statements.append(self.repository.touch_session(
             session.id, added, self._iso(now), self._iso(now + self.session_ttl)))
         await self.repository.write(statements)
+        await self._remember(session)  # only once the database has it
 
     async def _system_prompt(self) -> str:
         owner = self.settings.portfolio_owner_name

@@ -6,6 +6,7 @@ contexts, in order, and reached through the ``AppKey``s in ``keys.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
-from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, METRICS, SETTINGS, STARTED_AT
+from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, KV_STORE, METRICS, SETTINGS, STARTED_AT
 from folionaut.http.middlewares import make_edge_middleware
 from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
@@ -66,7 +67,7 @@ async def content_context(app: web.Application) -> AsyncIterator[None]:
 async def chat_context(app: web.Application) -> AsyncIterator[None]:
     settings, clock, metrics, content_service = app[SETTINGS], app[CLOCK], app[METRICS], app[CONTENT]
     breaker = CircuitBreaker("llm", clock, metrics, is_failure=is_breaker_failure)
-    llm = LLMClient(settings, metrics, breaker, clock=clock)
+    llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=app.get(chat.LLM_SLEEP, asyncio.sleep))
     await llm.start()
 
     async def search(query: str, limit: int) -> list[ContentItem]:
@@ -79,7 +80,7 @@ async def chat_context(app: web.Application) -> AsyncIterator[None]:
                                owner_name=settings.portfolio_owner_name)
     app[chat.CHAT] = ChatService(
         ChatRepository(app[DATABASE]), llm, ToolRegistry(read_tools(content_service)),
-        PortfolioSummary(content_service), offline, settings, clock, metrics,
+        PortfolioSummary(content_service), offline, settings, clock, metrics, kv=app[KV_STORE],
     )
     try:
         yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from folionaut.chat.llm import SleepFn
 from folionaut.chat.models import SESSION_STATUSES
 from folionaut.chat.service import ChatService
 from folionaut.core.errors import ValidationError
@@ -14,6 +15,10 @@ from folionaut.http.resilience import rate_limited, request_ip_hash
 from folionaut.http.responses import data_response, json_response, read_json, success_response
 
 CHAT = web.AppKey("chat_service", ChatService)
+#: Optional: the sleep the LLM client waits its retry backoff with (default ``asyncio.sleep``).
+#: Set it on the app before it starts, e.g. ``app[LLM_SLEEP] = RecordingSleep()`` in tests,
+#: so retries run without real waits.
+LLM_SLEEP = web.AppKey("llm_sleep", SleepFn)
 
 MAX_MESSAGE_CHARS = 2000
 MAX_VISITOR_ID_CHARS = 100
