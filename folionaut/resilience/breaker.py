@@ -14,7 +14,9 @@ Which exceptions count as failures is configurable (``is_failure``); others
 (e.g. a 400 caused by the request itself, or cancellation) pass through
 without touching the failure count, and release the half-open probe slot.
 The state gauge ``circuit_breaker_state{name}`` (0 closed, 1 half_open, 2 open)
-is set on every transition.
+reads ``state`` when scraped, so once the reset timeout has passed it shows 1
+(half_open) even before the next call arrives, as the runbook tells operators
+to expect.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class CircuitBreaker:
         self._successes = 0  # while half_open
         self._opened_at = 0.0
         self._probe_running = False
-        self._gauge.set(BREAKER_STATES[CLOSED])
+        self._gauge.set_function(lambda: BREAKER_STATES[self.state])
 
     @property
     def state(self) -> str:
@@ -91,7 +93,6 @@ class CircuitBreaker:
             self._successes = 0
         if state != CLOSED:
             self._failures = 0
-        self._gauge.set(BREAKER_STATES[state])
 
     def _reject(self) -> BaseException:
         waited = self._clock.monotonic() - self._opened_at

@@ -280,7 +280,8 @@ async def test_breaker_opens_after_five_failures_then_recovers_through_half_open
 
     # After the reset timeout one probe goes through; two successes close the circuit.
     clock.advance(31)
-    assert breaker_state(await metrics_text(client, admin_headers)) == 2  # gauge moves on the probe
+    # The runbook: after 30 s the circuit reads half-open (1), before any request arrives.
+    assert breaker_state(await metrics_text(client, admin_headers)) == 1
     probe = await ask(client)
     assert probe.status == 200
     assert (await probe.json())["message"]["content"] == "should not be asked"
