@@ -52,6 +52,7 @@ class ZipappConfig:
     output: Path
     compressed: bool
     reproducible: bool
+    compile_pyc: bool
     lock: Path
     extras: tuple[str, ...]
     exclude: frozenset[str]
@@ -70,6 +71,7 @@ def load_config(path: Path = ROOT / "shiv.toml") -> ZipappConfig:
         output=ROOT / table.get("output", "dist/folionaut.pyz"),
         compressed=bool(table.get("compressed", True)),
         reproducible=bool(table.get("reproducible", True)),
+        compile_pyc=bool(table.get("compile_pyc", True)),
         lock=ROOT / table.get("lock", "requirements.lock"),
         extras=extras,
         exclude=frozenset(canonicalize_name(n) for n in table.get("exclude", [])),
@@ -198,6 +200,16 @@ if sys.implementation.name != "cpython" or sys.version_info[:2] != BUILT_FOR:
 '''
 
 
+def forget_install_paths(site: Path) -> None:
+    """Drop PEP 610 direct_url.json (it names this build's temp dir) so equal inputs give equal bytes."""
+    for record_file in site.glob("*.dist-info/RECORD"):
+        direct_url = record_file.parent / "direct_url.json"
+        if direct_url.exists():
+            direct_url.unlink()
+            lines = record_file.read_text(encoding="utf-8").splitlines(keepends=True)
+            record_file.write_text("".join(x for x in lines if "/direct_url.json," not in x), encoding="utf-8")
+
+
 def verify_site_packages(site: Path, config: ZipappConfig, locked: dict[str, str]) -> None:
     closure = runtime_closure([str(site)], config.extras, config.exclude)
     installed = {
@@ -235,6 +247,7 @@ def build(config: ZipappConfig, output: Path, quiet: bool = False) -> Path:
         target = f"{source}[{','.join(config.extras)}]" if config.extras else str(source)
         run([*pip, "--no-compile", target], quiet)
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts point at the build venv's python
+        forget_install_paths(site)
         verify_site_packages(site, config, locked)
         preamble = work / "folionaut_preamble.py"
         preamble.write_text(preamble_text(), encoding="utf-8")
@@ -249,6 +262,8 @@ def build(config: ZipappConfig, output: Path, quiet: bool = False) -> Path:
         ]
         if config.reproducible:
             shiv.append("--reproducible")
+        if config.compile_pyc:
+            shiv.append("--compile-pyc")
         run(shiv, quiet)
     output.chmod(0o755)
     return output

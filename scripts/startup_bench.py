@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Startup figures for docs/benchmarks.md ("Startup and distribution").
+
+    .venv/bin/python scripts/startup_bench.py [--runs 5] [--pyz dist/folionaut.pyz]
+
+Measures the time from process start to the first 200 on /api/health/live for:
+  - ``python folionaut.py serve`` (the checkout, dependencies from the venv);
+  - the zipapp's first start (a fresh SHIV_ROOT: site-packages are extracted);
+  - the zipapp's later starts (SHIV_ROOT already holds the extraction);
+and the size of the .pyz. Every run uses a fresh, empty working directory, so
+each start also creates the SQLite file, applies the migrations and generates
+the admin key, as a first run on a new machine does. The zipapp runs under the
+bare CPython (not the venv), as on a machine with only Python. Without --pyz
+it builds one first with scripts/build_zipapp.py. Prints a Markdown report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from folionaut.settings import SETTINGS  # noqa: E402
+from tests.helpers.served import ServerProcess  # noqa: E402
+
+BARE_PYTHON = getattr(sys, "_base_executable", None) or sys.executable
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    names = {var for spec in SETTINGS for var in spec.env} | {"FOLIONAUT_CONFIG", "PYTHONPATH", "VIRTUAL_ENV"}
+    env = {k: v for k, v in os.environ.items() if k not in names and not k.startswith("SHIV_")}
+    env.update(extra)
+    return env
+
+
+def time_to_live(command: list[str], env: dict[str, str]) -> float:
+    with tempfile.TemporaryDirectory(prefix="folionaut-bench-") as home:
+        with ServerProcess(command, cwd=Path(home), env=env) as server:
+            seconds = server.wait_live(timeout=120)
+            code = server.stop()
+            if code != 0:
+                raise RuntimeError(f"server exited {code} on SIGTERM:\n{server.stderr}")
+            return seconds
+
+
+def measure(runs: int, once: Callable[[], float]) -> list[float]:
+    once()  # warm the OS page cache and __pycache__ so the runs compare packaging, not the disk
+    return [once() for _ in range(runs)]
+
+
+def summary(samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return f"{statistics.median(ms):.0f} | {min(ms):.0f} | {max(ms):.0f}"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pyz", type=Path, default=None, help="an existing folionaut.pyz (default: build one)")
+    args = parser.parse_args()
+
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="folionaut-bench-dist-") as tmp:
+        pyz = args.pyz
+        if pyz is None:
+            pyz = Path(tmp) / "folionaut.pyz"
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_zipapp.py"), "--quiet",
+                            "--output", str(pyz)], check=True)
+            build_seconds = time.perf_counter() - started
+        else:
+            build_seconds = None
+        pyz = pyz.resolve()
+
+        source = measure(args.runs, lambda: time_to_live(
+            [sys.executable, str(ROOT / "folionaut.py"), "serve", "--port", "0"], clean_env()))
+
+        def cold() -> float:
+            with tempfile.TemporaryDirectory(prefix="folionaut-shiv-") as root:
+                return time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], clean_env(SHIV_ROOT=root))
+
+        first = measure(args.runs, cold)
+        warm_root = Path(tmp) / "shiv-root"
+        warm_env = clean_env(SHIV_ROOT=str(warm_root))
+        later = measure(args.runs, lambda: time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], warm_env))
+        extracted = sum(f.stat().st_size for f in warm_root.rglob("*") if f.is_file())
+        size = pyz.stat().st_size
+
+    version = platform.python_version()
+    print(f"- Date: {time.strftime('%Y-%m-%d')}")
+    print(f"- Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
+          f"CPython {version}; load average before the runs: {load_before}")
+    print(f"- Command: `{Path(sys.executable).name} scripts/startup_bench.py --runs {args.runs}`")
+    print()
+    print(f"Time from process start to the first 200 on `/api/health/live` ({args.runs} runs after one warm-up, "
+          "each in an empty directory):")
+    print()
+    print("| start | median ms | min ms | max ms |")
+    print("|---|---|---|---|")
+    print(f"| `python folionaut.py serve` (checkout + venv) | {summary(source)} |")
+    print(f"| `folionaut.pyz serve`, first start (fresh SHIV_ROOT: extraction) | {summary(first)} |")
+    print(f"| `folionaut.pyz serve`, later starts (SHIV_ROOT reused) | {summary(later)} |")
+    print()
+    print(f"- `folionaut.pyz`: {size / 1_048_576:.1f} MiB ({size:,} bytes); "
+          f"extracted into SHIV_ROOT: {extracted / 1_048_576:.1f} MiB")
+    if build_seconds is not None:
+        print(f"- Build (`scripts/build_zipapp.py`, pip cache warm): {build_seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
