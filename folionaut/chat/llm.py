@@ -13,7 +13,9 @@ One ``LLMClient`` per app: it owns one ``aiohttp.ClientSession`` (``start()`` /
   the provider's ``Retry-After`` (capped) when it sends one; any other 4xx and
   an unparseable 200 fail at once (retrying cannot fix them);
 - the whole call, retries included, runs inside the circuit breaker (named
-  "llm"), so one failed chat counts once;
+  "llm"), so one failed chat counts once; a call cancelled by the request's
+  own deadline (CHAT_REQUEST_TIMEOUT_MS → 504) counts as a failure too, so a
+  provider that hangs longer than a chat may wait still opens the breaker;
 - every attempt is counted in ``llm_requests_total{model,status}`` (status
   ``success|error|timeout|rate_limited``; ``circuit_open`` when the breaker
   refuses) and timed in ``llm_request_duration_seconds``;
@@ -158,6 +160,11 @@ def is_breaker_failure(error: BaseException) -> bool:
     """For ``CircuitBreaker(is_failure=...)``: provider trouble counts, a request we got wrong does not."""
     if isinstance(error, LLMCallError):
         return not error.caused_by_request
+    if isinstance(error, asyncio.CancelledError):
+        # The request's deadline gave up on the provider. With the defaults (30 s per attempt,
+        # 60 s per chat) a hanging provider would otherwise answer 504 forever and never trip
+        # the breaker. (aiohttp does not cancel handlers when a client disconnects.)
+        return True
     return isinstance(error, Exception)
 
 
@@ -321,6 +328,9 @@ class LLMClient:
                     raw = await response.read()
                     status = response.status
                     headers = response.headers
+            except asyncio.CancelledError:
+                status_label = "timeout"  # the request's own deadline ran out while the provider was silent
+                raise
             except TimeoutError:
                 status_label = "timeout"
                 raise _Retryable(LLMCallError(

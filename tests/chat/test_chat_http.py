@@ -321,10 +321,26 @@ async def test_whole_turn_over_chat_timeout_is_504_even_when_the_llm_timeout_is_
     error = (await response.json())["error"]
     assert error["code"] == "REQUEST_TIMEOUT"
     assert error["requestId"] == response.headers["X-Request-Id"]
-    # A request cut short by our own deadline does not count against the provider.
-    assert breaker_state(await metrics_text(client, admin_headers)) == 0
+    text = await metrics_text(client, admin_headers)
+    assert metric(text, 'llm_requests_total{model="gpt-4o-mini",status="timeout"}') == 1
     fake_llm.enqueue(answer("back"))
     assert (await ask(client)).status == 200
+
+
+async def test_a_provider_hanging_past_the_chat_deadline_opens_the_breaker(
+    start: Start, chat_settings: Settings, fake_llm: FakeLLM, admin_headers: dict[str, str],
+) -> None:
+    # The defaults' shape: one attempt may take longer than the whole chat may wait.
+    client = await start(chat_settings.replace(chat_request_timeout_ms=200, llm_request_timeout_ms=20_000))
+    fake_llm.enqueue(*[hang() for _ in range(5)])
+    for _ in range(5):
+        assert (await ask(client)).status == 504
+    assert breaker_state(await metrics_text(client, admin_headers)) == 2
+    # Then the runbook's symptom: 502 at once, without waiting on the provider.
+    refused = await ask(client)
+    assert refused.status == 502
+    assert (await refused.json())["error"]["code"] == "LLM_ERROR"
+    assert len(fake_llm.chat_requests) == 5
 
 
 async def test_llm_timeout_shorter_than_chat_timeout_is_502(
