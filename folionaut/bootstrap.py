@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
 from pathlib import Path
 
 from folionaut.core.errors import ConfigError
+from folionaut.core.logging import get_logger
 from folionaut.settings import Settings
+
+log = get_logger("bootstrap")
 
 ADMIN_KEY_FILE = "admin_key"
 
@@ -36,8 +40,10 @@ def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     if announce:
-        print(
-            f"folionaut: generated an admin API key in {key_file} (mode 0600). Read it with: cat {key_file}",
-            file=sys.stderr,
-        )
+        # Once, and as a log line so JSON log consumers can parse it; the key itself is never printed.
+        message = f"generated an admin API key in {key_file} (mode 0600); read it with: cat {key_file}"
+        if log.isEnabledFor(logging.WARNING):
+            log.warning(message)
+        else:
+            print(f"folionaut: {message}", file=sys.stderr)
     return settings.replace(admin_api_key=key)

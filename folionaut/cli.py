@@ -148,5 +148,18 @@ def mcp(config_path: str | None) -> None:
         pass  # Ctrl-C ends a stdio session like closing stdin does
 
 
-def main() -> None:
-    cli(prog_name="folionaut")
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; a usage mistake is one line on stderr and exit code 2 (click prints three)."""
+    try:
+        code = cli.main(args=argv, prog_name="folionaut", standalone_mode=False)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `folionaut`: the help is the message
+            click.echo(exc.format_message(), err=True)
+            sys.exit(EXIT_USAGE)
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        fail(f"{exc.format_message()}{hint}", EXIT_USAGE)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except click.Abort:
+        fail("aborted", EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

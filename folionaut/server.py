@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from folionaut.core.logging import get_logger
 from folionaut.http.app import create_app
+from folionaut.http.middlewares import TIMEOUT_ATTRIBUTE
 from folionaut.settings import Settings
 
 log = get_logger("server")
@@ -17,28 +18,71 @@ log = get_logger("server")
 #: In-flight requests get this long to finish after a stop signal.
 SHUTDOWN_GRACE_SECONDS = 30.0
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class InFlightRequests:
+    """Counts requests being handled, so shutdown can wait for them before closing connections.
+
+    aiohttp's own graceful shutdown stops reading from every connection first, so a
+    request still receiving its body (a slow upload) would hang until the timeout and
+    be cancelled. Draining while connections still read lets such requests finish.
+    Long-lived streams (routes marked ``route_timeout("none")``) are not waited for.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if getattr(request.match_info.handler, TIMEOUT_ATTRIBUTE, None) == "none":
+            return await handler(request)
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(request)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def drained(self, grace_seconds: float) -> bool:
+        try:
+            async with asyncio.timeout(grace_seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
 
 async def serve(settings: Settings) -> None:
+    # Signal handlers first: a SIGTERM during startup must also mean "stop cleanly",
+    # not the default action that kills the process mid-migration.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
+    in_flight = InFlightRequests()
+    app.middlewares.append(in_flight.middleware)  # innermost: counts requests that reached a route
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=False)
-    await runner.setup()  # opens the database and applies pending migrations
     try:
+        await runner.setup()  # opens the database and applies pending migrations
         site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
-        port = sockets[0].getsockname()[1] if sockets else settings.port
-        url = f"http://{settings.host}:{port}"
-        log.info("listening on %s", url, extra={"environment": settings.environment})
-        if not sys.stderr.isatty():
-            pass  # the JSON log line above says it; a TTY already got the readable form
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        port = runner.addresses[0][1] if runner.addresses else settings.port
+        log.info("listening on http://%s:%s", settings.host, port, extra={"environment": settings.environment})
         await stop.wait()
-        log.info("stopping: finishing in-flight requests")
+        log.info("stopping: finishing in-flight requests", extra={"inFlight": in_flight.count})
+        await site.stop()  # no new connections; open ones keep reading so uploads can complete
+        if not await in_flight.drained(SHUTDOWN_GRACE_SECONDS):
+            log.warning("shutdown grace period over: cancelling %d request(s)", in_flight.count)
     finally:
-        await runner.cleanup()  # stops listening, lets requests finish, closes the database
+        await runner.cleanup()  # closes connections, cancels leftovers, closes the database
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
     log.info("stopped")
 
 

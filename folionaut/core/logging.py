@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -25,6 +26,20 @@ def _context(record: logging.LogRecord) -> str:
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {key: value for key, value in vars(record).items() if key not in _RESERVED}
+
+
+class _HidePeerAddress(logging.Filter):
+    """aiohttp names the client's raw IP ("Error handling request from 1.2.3.4"); we never log raw IPs."""
+
+    _PEER = re.compile(r"\bfrom \S+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiohttp"):
+            return True
+        message = record.getMessage()
+        if " from " in message:
+            record.msg, record.args = self._PEER.sub("from a client", message), None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,11 +78,19 @@ def configure_logging(level: str = "info", stream: Any = None) -> None:
     stream = stream or sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(HumanFormatter() if getattr(stream, "isatty", lambda: False)() else JsonFormatter())
+    handler.addFilter(_HidePeerAddress())  # on the handler: logger filters skip child loggers
     root = logging.getLogger("folionaut")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
     logging.getLogger("aiohttp.access").disabled = True
+    # Library warnings (aiohttp's "Error handling request", asyncio's "Task exception
+    # was never retrieved") go through the same formatter, so stderr stays one JSON per line.
+    for name in ("aiohttp", "asyncio"):
+        library = logging.getLogger(name)
+        library.handlers[:] = [handler]
+        library.setLevel(logging.WARNING)
+        library.propagate = False
 
 
 def get_logger(name: str) -> logging.Logger:
