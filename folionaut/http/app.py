@@ -23,11 +23,12 @@ from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
+from folionaut.http import idempotency
 from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, KV_STORE, METRICS, SETTINGS, STARTED_AT
 from folionaut.http.middlewares import make_edge_middleware
 from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, chat, content, health
+from folionaut.http.routes import admin_content, chat, content, health, openapi
 from folionaut.http.routes import metrics as metrics_routes
 from folionaut.mcp import http as mcp_http
 from folionaut.observability.metrics import Metrics
@@ -110,6 +111,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metri
     health.register(app)
     content.register(app)
     metrics_routes.register(app)
+    openapi.register(app)
+    idempotency.setup(app)
     if settings.feature_admin_api:
         admin_content.register(app)
     if settings.feature_ai_chat:

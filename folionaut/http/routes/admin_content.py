@@ -1,8 +1,9 @@
-"""Admin content API: CRUD, history and restore (X-Admin-Key)."""
+"""Admin content API: CRUD, history and restore (X-Admin-Key); mutations honour Idempotency-Key."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -16,12 +17,14 @@ from folionaut.content.validation import (
 )
 from folionaut.core.errors import ValidationError
 from folionaut.http.auth import admin_only
+from folionaut.http.idempotency import idempotent
 from folionaut.http.keys import CONTENT
 from folionaut.http.params import query_bool, query_int, query_str
 from folionaut.http.responses import data_response, read_json, success_response
 
 CHANGED_BY = "admin"
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?v?(\d+)"?\s*$')
+# The admin ETag (W/"v3", or strong "v3") or the bare version number (3).
+_IF_MATCH = re.compile(r'^[ \t]*(?:(?:W/)?"v?(\d{1,16})"|v?(\d{1,16}))[ \t]*$')
 
 
 def item_etag(version: int) -> str:
@@ -36,7 +39,7 @@ def _expected_version(request: web.Request, body_version: int | None) -> int | N
     match = _IF_MATCH.match(header)
     if not match:
         raise ValidationError.single("If-Match", 'Expected the item\'s ETag (W/"v3") or its version number')
-    version = int(match.group(1))
+    version = int(match.group(1) or match.group(2))
     if body_version is not None and body_version != version:
         raise ValidationError.single("version", "Does not match the If-Match header")
     return version
@@ -62,6 +65,7 @@ async def get_item(request: web.Request) -> web.Response:
 
 
 @admin_only
+@idempotent
 async def create_item(request: web.Request) -> web.Response:
     request_input = parse_create(await read_json(request))
     item = await request.app[CONTENT].create(request_input, CHANGED_BY)
@@ -69,17 +73,17 @@ async def create_item(request: web.Request) -> web.Response:
 
 
 @admin_only
+@idempotent
 async def update_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     update = parse_update(await read_json(request))
-    expected = _expected_version(request, update.version)
-    if expected != update.version:
-        update = type(update)(update.slug, update.data, update.status, update.sort_order, expected)
+    update = replace(update, version=_expected_version(request, update.version))
     item = await request.app[CONTENT].update(content_id, update, CHANGED_BY)
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
 @admin_only
+@idempotent
 async def delete_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     await request.app[CONTENT].delete(content_id, CHANGED_BY, hard=query_bool(request, "hard"))
@@ -97,6 +101,7 @@ async def history(request: web.Request) -> web.Response:
 
 
 @admin_only
+@idempotent
 async def restore(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     version = parse_restore(await read_json(request))

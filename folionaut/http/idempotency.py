@@ -1,0 +1,163 @@
+"""Idempotency-Key for mutations: replay a stored 2xx instead of mutating again.
+
+A request carrying ``Idempotency-Key`` is recorded under
+``idempotency:<sha256(method, path, key)>`` in the app's ``KV_STORE``
+(process memory, or Redis shared by every instance):
+
+- first, a short-lived *pending* record is claimed with ``set_if_absent`` — the
+  per-key in-flight lock, so concurrent duplicates execute once;
+- a 2xx response replaces it with a *done* record (status, body, the headers a
+  client needs) kept for 24 h; any other outcome removes it, so the client may
+  retry with the same key;
+- a duplicate finding a *done* record gets the stored response with
+  ``X-Idempotent-Replayed: true``; finding a *pending* one, it waits (on an
+  in-process event, or by polling another instance's record) and then replays;
+- the same key with a different request (body, query string or If-Match,
+  compared by SHA-256 fingerprint) is a 409 CONFLICT, never a silent replay.
+
+Applied per handler (``@idempotent``, inside ``@admin_only`` so unauthenticated
+requests never touch the store), not in the edge middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from folionaut.cache.kv import KeyValueStore
+from folionaut.core import jsonutil
+from folionaut.core.errors import ConflictError, ValidationError
+from folionaut.core.logging import get_logger
+from folionaut.http.keys import KV_STORE, SETTINGS
+
+log = get_logger("idempotency")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "X-Idempotent-Replayed"
+KEY_PREFIX = "idempotency:"
+RECORD_TTL_SECONDS = 24 * 60 * 60
+#: Response headers worth replaying; the edge middleware adds request id, security and CORS headers itself.
+REPLAYED_HEADERS = ("Content-Type", "ETag", "Location", "Cache-Control")
+# Visible ASCII, as Stripe and the IETF httpapi draft use; long enough for UUIDs and hashes.
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# How often to look at a pending record owned by another instance (seconds, growing).
+_POLL_START, _POLL_MAX = 0.01, 0.25
+
+# Per-process in-flight table: record key → event set when the owner finishes.
+_IN_FLIGHT = web.AppKey("idempotency_in_flight", dict)
+
+
+def record_key(method: str, path: str, idempotency_key: str) -> str:
+    digest = hashlib.sha256(f"{method}\n{path}\n{idempotency_key}".encode()).hexdigest()
+    return KEY_PREFIX + digest
+
+
+def fingerprint(request: web.Request, body: bytes) -> str:
+    """What makes two requests under one key "the same": query, If-Match precondition, body."""
+    head = f"{request.query_string}\n{request.headers.get('If-Match', '')}\n".encode()
+    return hashlib.sha256(head + body).hexdigest()
+
+
+def _pending(print_: str) -> bytes:
+    return jsonutil.dumps({"state": "pending", "fingerprint": print_})
+
+
+def _done(print_: str, response: web.Response) -> bytes:
+    body = response.body if isinstance(response.body, bytes) else b""
+    headers = {name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}
+    return jsonutil.dumps({
+        "state": "done", "fingerprint": print_, "status": response.status, "headers": headers,
+        "body": base64.b64encode(body).decode(),
+    })
+
+
+def _replay(record: dict[str, Any]) -> web.Response:
+    response = web.Response(status=int(record["status"]), body=base64.b64decode(record["body"]))
+    response.headers.update(record["headers"])
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _conflict(idempotency_key: str) -> ConflictError:
+    return ConflictError(
+        f"Idempotency-Key {idempotency_key!r} was already used with a different request body; use a new key")
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = jsonutil.loads(raw)
+    except jsonutil.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and "state" in record else None
+
+
+def idempotent(handler: Handler) -> Handler:
+    """Make a mutation handler honour ``Idempotency-Key``."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        idempotency_key = request.headers.get(HEADER)
+        if idempotency_key is None:
+            return await handler(request)
+        if not _VALID_KEY.match(idempotency_key):
+            raise ValidationError.single(HEADER, "Must be 1-255 visible ASCII characters")
+        store: KeyValueStore = request.app[KV_STORE]
+        key = record_key(request.method, request.path, idempotency_key)
+        print_ = fingerprint(request, await request.read())
+        # Long enough for the handler to finish within the request timeout; short
+        # enough that a crashed owner does not block the key for long.
+        lock_ttl = request.app[SETTINGS].request_timeout_ms / 1000 + 5
+        in_flight: dict[str, asyncio.Event] = request.app[_IN_FLIGHT]
+        poll = _POLL_START
+        # Bounded: each pass either returns, claims the key, or waits for an owner
+        # that the edge middleware's request timeout (and the lock TTL) bound.
+        while True:
+            raw = await store.get(key)
+            record = _decode(raw) if raw is not None else None
+            if record is not None:
+                if record.get("fingerprint") != print_:
+                    raise _conflict(idempotency_key)
+                if record["state"] == "done":
+                    return _replay(record)
+                event = in_flight.get(key)
+                if event is not None:
+                    await event.wait()  # owner in this process: woken the moment it finishes
+                else:
+                    await asyncio.sleep(poll)  # owner in another instance: poll its record
+                    poll = min(poll * 2, _POLL_MAX)
+                continue
+            if await store.set_if_absent(key, _pending(print_), lock_ttl):
+                break
+        event = in_flight[key] = asyncio.Event()
+        try:
+            response = await handler(request)
+            if isinstance(response, web.Response) and 200 <= response.status < 300:
+                await store.set(key, _done(print_, response), RECORD_TTL_SECONDS)
+            else:
+                await store.delete(key)
+            return response
+        except BaseException:
+            # Failed or cancelled: free the key so the client can retry with it.
+            with contextlib.suppress(Exception):
+                await store.delete(key)
+            raise
+        finally:
+            in_flight.pop(key, None)
+            event.set()
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+def setup(app: web.Application) -> None:
+    """Give the app its in-flight table (the store itself is ``KV_STORE``, set up by ``http/resilience.py``)."""
+    app[_IN_FLIGHT] = {}
