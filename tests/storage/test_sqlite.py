@@ -1,0 +1,87 @@
+"""The embedded SQLite backend on a real file: WAL, foreign keys, atomic batches, serialized writers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from folionaut.core.errors import DatabaseError
+from folionaut.storage.base import Statement
+from folionaut.storage.errors import ConstraintViolation
+from folionaut.storage.sqlite import BUSY_TIMEOUT_MS, SQLiteDatabase
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    database = await SQLiteDatabase.open(tmp_path / "nested" / "test.db")  # parent dirs are created
+    await database.execute_script(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);\n"
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
+        "REFERENCES parent (id) ON DELETE CASCADE);"
+    )
+    yield database
+    await database.close()
+
+
+async def test_pragmas(db: SQLiteDatabase) -> None:
+    assert (await db.fetch_one("PRAGMA journal_mode")) == {"journal_mode": "wal"}
+    assert (await db.fetch_one("PRAGMA foreign_keys")) == {"foreign_keys": 1}
+    assert (await db.fetch_one("PRAGMA busy_timeout")) == {"timeout": BUSY_TIMEOUT_MS}
+
+
+async def test_execute_fetch_and_foreign_key_cascade(db: SQLiteDatabase) -> None:
+    inserted = await db.execute("INSERT INTO parent (name) VALUES (?)", ("a",))
+    assert inserted.rows_affected == 1 and inserted.last_insert_rowid == 1
+    await db.execute("INSERT INTO child (parent_id) VALUES (1)")
+    with pytest.raises(ConstraintViolation):
+        await db.execute("INSERT INTO child (parent_id) VALUES (99)")  # foreign keys are enforced
+    await db.execute("DELETE FROM parent WHERE id = 1")
+    assert await db.fetch_all("SELECT * FROM child") == []
+    assert await db.fetch_one("SELECT * FROM parent") is None
+
+
+async def test_batch_is_all_or_nothing(db: SQLiteDatabase) -> None:
+    with pytest.raises(ConstraintViolation):
+        await db.batch([Statement("INSERT INTO parent (name) VALUES ('x')"),
+                        Statement("INSERT INTO parent (name) VALUES ('x')")])
+    with pytest.raises(DatabaseError):
+        await db.batch([Statement("INSERT INTO parent (name) VALUES ('y')"), Statement("NOT SQL AT ALL")])
+    assert await db.fetch_all("SELECT name FROM parent") == []
+    results = await db.batch([Statement("INSERT INTO parent (name) VALUES (?)", (name,)) for name in "abc"])
+    assert [r.rows_affected for r in results] == [1, 1, 1]
+
+
+async def test_concurrent_writers_are_queued_not_busy(db: SQLiteDatabase) -> None:
+    async def write(n: int) -> None:
+        await db.batch([Statement("INSERT INTO parent (name) VALUES (?)", (f"p{n}",)),
+                        Statement("INSERT INTO child (parent_id) VALUES (last_insert_rowid())")])
+
+    await asyncio.gather(*(write(n) for n in range(50)))
+    assert (await db.fetch_one("SELECT count(*) AS n FROM child")) == {"n": 50}
+
+
+async def test_readers_see_a_consistent_snapshot_while_writing(db: SQLiteDatabase) -> None:
+    await db.execute("INSERT INTO parent (name) VALUES ('before')")
+
+    async def writer() -> None:
+        for n in range(30):
+            await db.batch([Statement("INSERT INTO parent (name) VALUES (?)", (f"w{n}",)),
+                            Statement("INSERT INTO child (parent_id) VALUES (last_insert_rowid())")])
+
+    async def reader() -> None:
+        for _ in range(30):
+            parents, children = await db.read_batch([Statement("SELECT count(*) AS n FROM parent"),
+                                                     Statement("SELECT count(*) AS n FROM child")])
+            assert parents[0]["n"] == children[0]["n"] + 1  # never half a batch
+
+    await asyncio.gather(writer(), reader(), reader())
+
+
+async def test_closed_database_refuses_writes(tmp_path: Path) -> None:
+    database = await SQLiteDatabase.open(tmp_path / "closed.db")
+    await database.close()
+    with pytest.raises(DatabaseError):
+        await database.execute("SELECT 1")
