@@ -153,8 +153,9 @@ class LibSQLDatabase:
                         # Once, so an operator knows why startup seems to hang; not once per attempt.
                         log.warning("%s; retrying for up to %g s", exc.message, connect_timeout)
                     if remaining <= 0:
+                        detail = exc.message.removeprefix(f"libSQL at {db._where}: ")
                         raise DatabaseUnavailableError(
-                            f"libSQL at {db._where} did not answer within {connect_timeout:g} s: {exc.message}"
+                            f"libSQL at {db._where} did not answer within {connect_timeout:g} s ({detail})"
                         ) from None
                     await asyncio.sleep(min(backoff, remaining))
                     backoff = min(backoff * 2, _MAX_BACKOFF)
