@@ -14,7 +14,11 @@ def split_statements(script: str) -> list[tuple[int, str]]:
     statements: list[tuple[int, str]] = []
     buffer: list[str] = []
     start_line = 0
-    for number, line in enumerate(script.splitlines(keepends=True), start=1):
+    # Lines end at "\n" only (not str.splitlines' \r, \x0c, \u2028, …), so the
+    # numbers match editors and the sqlite3 shell even when data holds such characters.
+    pieces = script.split("\n")
+    lines = [piece + "\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    for number, line in enumerate(lines, start=1):
         if not buffer:
             if not line.strip() or line.lstrip().startswith("--"):
                 continue
