@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from folionaut.cache.kv import RedisKeyValueStore
+from folionaut.core.clock import ManualClock
 from folionaut.http.app import create_app
 from folionaut.http.idempotency import record_key
 from folionaut.http.keys import KV_STORE
@@ -185,3 +186,17 @@ async def test_records_are_shared_between_instances_through_redis(
         assert b'"state":"done"' in (await store.get(keys[0].decode()) or b"")
     finally:
         await client.aclose()
+
+
+async def test_records_expire_after_24_hours(make_client: Any, settings: Settings, admin_headers: dict[str, str],
+                                             db_rows: Rows) -> None:
+    clock = ManualClock()
+    client = await make_client(settings, clock=clock)
+    body, headers = {"type": "project", "data": {"title": "Daily"}}, keyed(admin_headers, "daily")
+    assert (await client.post(ADMIN, json=body, headers=headers)).status == 201
+    clock.advance(24 * 3600 - 60)
+    assert (await client.post(ADMIN, json=body, headers=headers)).headers["X-Idempotent-Replayed"] == "true"
+    clock.advance(120)
+    later = await client.post(ADMIN, json=body, headers=headers)
+    assert later.status == 201 and "X-Idempotent-Replayed" not in later.headers
+    assert sorted(row["slug"] for row in db_rows("SELECT slug FROM content")) == ["daily", "daily-2"]
