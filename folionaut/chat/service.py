@@ -2,7 +2,8 @@
 
 A turn is stored atomically at the end: the visitor's message, the answer and
 the session's counters in one batch. When the LLM fails, the visitor's message
-is still stored (so the admin sees the attempt) and the error propagates as 502.
+is still stored (so the admin sees the attempt) and the error propagates as 502
+(or 504 when the request's deadline cut the turn short).
 
 Sessions: the database is the source of truth. The key-value store (Redis when
 ``REDIS_URL`` is set) caches ``session:<visitorId>`` → active session id with
@@ -13,6 +14,7 @@ database, and ending or expiring a session deletes the key.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -191,6 +193,15 @@ class ChatService:
         except AppError:
             await self._store(session, statements, added=1, now=now)
             self.metrics.chat_messages.labels("user").inc()
+            raise
+        except asyncio.CancelledError:
+            # The request's deadline ran out (504): keep the visitor's message as for a 502. The
+            # deadline cancels once, so this write runs; the batch is atomic if anything cuts it short.
+            try:
+                await self._store(session, statements, added=1, now=now)
+                self.metrics.chat_messages.labels("user").inc()
+            except Exception:
+                log.exception("could not store the message of a timed-out chat turn")
             raise
         answer = self.guardrails.redact(answer).text
         answered_at = max(self._now(), now)

@@ -323,8 +323,13 @@ async def test_whole_turn_over_chat_timeout_is_504_even_when_the_llm_timeout_is_
     assert error["requestId"] == response.headers["X-Request-Id"]
     text = await metrics_text(client, admin_headers)
     assert metric(text, 'llm_requests_total{model="gpt-4o-mini",status="timeout"}') == 1
+    # The visitor's message is kept, as for a 502, so the admin sees the attempt.
+    [session] = (await (await client.get("/api/v1/admin/chat/sessions", headers=admin_headers)).json())["data"]
+    assert session["messageCount"] == 1
     fake_llm.enqueue(answer("back"))
     assert (await ask(client)).status == 200
+    detail = await client.get(f"/api/v1/admin/chat/sessions/{session['id']}", headers=admin_headers)
+    assert [m["role"] for m in (await detail.json())["data"]["messages"]] == ["user", "user", "assistant"]
 
 
 async def test_a_provider_hanging_past_the_chat_deadline_opens_the_breaker(
