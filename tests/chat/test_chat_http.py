@@ -533,3 +533,19 @@ async def test_chat_metrics_move(
     assert metric(after, "chat_tokens_total") == 130
     assert metric(after, 'llm_requests_total{model="gpt-4o-mini",status="success"}') == 2
     assert metric(after, 'llm_request_duration_seconds_count{model="gpt-4o-mini"}') == 2
+
+
+async def test_include_tool_calls_is_parsed_strictly(
+    start: Start, chat_settings: Settings, fake_llm: FakeLLM, admin_headers: dict[str, str],
+) -> None:
+    client = await start(chat_settings)
+    bad = await ask(client, query="?includeToolCalls=maybe")
+    assert bad.status == 400
+    assert "includeToolCalls" in (await bad.json())["error"]["fields"]
+    fake_llm.enqueue(tool_calls(tool_call("list_types")), answer("Nothing yet."))
+    off = await client.post("/api/v1/chat?includeToolCalls=false", headers={"User-Agent": "TestBrowser/1.0"},
+                            json={"message": "hi", "visitorId": "ua-visitor"})
+    body = await off.json()
+    assert off.status == 200 and "toolCalls" not in body
+    session = await client.get(f"/api/v1/admin/chat/sessions/{body['sessionId']}", headers=admin_headers)
+    assert (await session.json())["data"]["userAgent"] == "TestBrowser/1.0"
