@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from folionaut.core.clock import ManualClock
+from folionaut.mcp.http import SESSION_IDLE_SECONDS
 from folionaut.settings import test_settings
 from tests.conftest import ADMIN_KEY
 
@@ -170,3 +172,16 @@ async def test_feature_switch_removes_the_route(make_client: Any, data_dir: Path
     for method in ("POST", "GET", "DELETE"):
         response = await client.request(method, "/api/mcp", headers=_headers(), json={})
         assert response.status == 404, method
+
+
+async def test_idle_sessions_expire(make_client: Any, settings: Any) -> None:
+    clock = ManualClock()
+    client = await make_client(settings, clock=clock)
+    session_id = await _initialize(client)
+    headers = _headers(**{"Mcp-Session-Id": session_id})
+    clock.advance(SESSION_IDLE_SECONDS - 1)
+    alive = await client.post("/api/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert alive.status == 200  # use keeps a session alive
+    clock.advance(SESSION_IDLE_SECONDS + 1)
+    expired = await client.post("/api/mcp", headers=headers, json={"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert expired.status == 404
