@@ -549,3 +549,19 @@ async def test_include_tool_calls_is_parsed_strictly(
     assert off.status == 200 and "toolCalls" not in body
     session = await client.get(f"/api/v1/admin/chat/sessions/{body['sessionId']}", headers=admin_headers)
     assert (await session.json())["data"]["userAgent"] == "TestBrowser/1.0"
+
+
+async def test_a_wrong_api_key_is_502_and_counts_against_the_breaker(
+    start: Start, chat_settings: Settings, admin_headers: dict[str, str],
+) -> None:
+    # The runbook: "if persistent, check LLM_API_KEY".
+    async with FakeLLM(api_key="sk-the-right-key") as provider:
+        client = await start(chat_settings.replace(llm_base_url=provider.base_url, llm_api_key="sk-a-wrong-key"))
+        for _ in range(5):
+            response = await ask(client)
+            assert response.status == 502
+            error = (await response.json())["error"]
+            assert error["code"] == "LLM_ERROR" and "401" in error["message"]
+            assert "sk-a-wrong-key" not in error["message"]
+        assert len(provider.chat_requests) == 5
+        assert breaker_state(await metrics_text(client, admin_headers)) == 2
