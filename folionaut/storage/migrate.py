@@ -18,7 +18,7 @@ from folionaut.storage.sqltext import split_statements
 MIGRATIONS_TABLE = "folionaut_migrations"
 _FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
-_CREATE_TABLE = (
+CREATE_MIGRATIONS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
     "version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
 )
@@ -48,8 +48,12 @@ def available_migrations() -> list[Migration]:
 
 
 async def migration_status(db: Database) -> MigrationStatus:
-    await db.execute(_CREATE_TABLE)
-    rows = await db.fetch_all(f"SELECT version, name, applied_at FROM {MIGRATIONS_TABLE} ORDER BY version")
+    # Read-only, so `migrate --status` and `folionaut check` work with a read-only token.
+    exists = await db.fetch_one(
+        "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+    )
+    query = f"SELECT version, name, applied_at FROM {MIGRATIONS_TABLE} ORDER BY version"
+    rows = await db.fetch_all(query) if exists else []
     applied = [(int(r["version"]), str(r["name"]), str(r["applied_at"])) for r in rows]
     done = {version for version, _, _ in applied}
     return MigrationStatus(applied, [m for m in available_migrations() if m.version not in done])
@@ -57,7 +61,13 @@ async def migration_status(db: Database) -> MigrationStatus:
 
 async def apply_migrations(db: Database, clock: Clock | None = None) -> list[Migration]:
     """Apply every pending migration in order; return those applied."""
+    from folionaut.storage.adopt import adopt_original  # adopt imports this module
+
     clock = clock or SystemClock()
+    # An original (TypeScript) Folionaut database: record the baseline instead of re-creating
+    # tables. First, so that a database it refuses is left exactly as it was.
+    await adopt_original(db, clock)
+    await db.execute(CREATE_MIGRATIONS_TABLE)
     status = await migration_status(db)
     for migration in status.pending:
         statements = [Statement(sql) for _, sql in split_statements(migration.sql)]
