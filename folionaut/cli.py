@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -94,8 +95,15 @@ def serve(host: str | None, port: str | None, config_path: str | None) -> None:
 @click.option("--status", "show_status", is_flag=True, help="List applied and pending migrations; change nothing.")
 @config_option
 def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
-    """Bring the database schema up to date (safe to run repeatedly)."""
+    """Bring the database schema up to date (safe to run repeatedly).
+
+    \b
+    An original (TypeScript) Folionaut database is adopted: its tables and rows
+    are kept and our baseline is recorded instead of re-creating them.
+    Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+    """
     from folionaut.storage import open_database
+    from folionaut.storage.adopt import adopt_original
     from folionaut.storage.migrate import apply_migrations, migration_status
 
     settings = settings_from(config_path)
@@ -116,6 +124,8 @@ def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
                 for migration in status.pending:
                     click.echo(f"would apply {migration.version:04d}_{migration.name}")
                 return
+            if await adopt_original(db):
+                click.echo("adopted existing Folionaut database: kept its tables and rows, recorded 0001 as applied")
             applied = await apply_migrations(db)
             for migration in applied:
                 click.echo(f"applied {migration.version:04d}_{migration.name}")
@@ -146,6 +156,137 @@ def mcp(config_path: str | None) -> None:
         run_async(lambda: serve_stdio(settings))
     except KeyboardInterrupt:
         pass  # Ctrl-C ends a stdio session like closing stdin does
+
+
+def progress_to_tty(label: str) -> Callable[[str], None] | None:
+    """Progress lines on stderr for a human watching; cron and pipes stay quiet."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"{label}: {message}", err=True)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so `finally` blocks (temp-file cleanup) run."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@cli.command()
+@click.option("--output", "-o", default="-", show_default=True, metavar="FILE|-",
+              help="Where to write; strftime fields expand (backup-%Y%m%d.sql); - is stdout.")
+@click.option("--gzip", "compress", is_flag=True, help="Compress with gzip (restore detects it).")
+@config_option
+def dump(output: str, compress: bool, config_path: str | None) -> None:
+    """Write the whole database as SQL: a consistent snapshot, safe while serving.
+
+    \b
+    Schema, rows and migration records, in a deterministic order (the same data
+    gives the same bytes). Load it with `folionaut restore FILE`, or with
+    `sqlite3 new.db < FILE`. A file is written atomically (temp file, fsync,
+    rename): an interrupted dump never leaves a partial backup under FILE.
+    Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+    """
+    import signal
+
+    from folionaut.storage import open_database
+    from folionaut.storage.dump import atomic_write, dump_database, encode_dump, output_path, write_stdout
+
+    settings = settings_from(config_path)
+    path = None if output == "-" else output_path(output)
+    if path is not None and not path.parent.is_dir():
+        fail(f"--output: directory {path.parent} does not exist", EXIT_USAGE)
+    if path is None and compress and sys.stdout.isatty():
+        fail("--gzip output is binary: redirect stdout or use --output FILE", EXIT_USAGE)
+    progress = progress_to_tty("dump")
+
+    async def read() -> str:
+        db = await open_database(settings)
+        try:
+            if progress:
+                progress("reading one consistent snapshot")
+            return await dump_database(db)
+        finally:
+            await db.close()
+
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        data = encode_dump(run_async(read), compress=compress)
+        if path is None:
+            write_stdout(data)
+        else:
+            try:
+                atomic_write(path, data, progress)
+            except OSError as exc:
+                fail(f"cannot write {path}: {exc.strerror or exc}")
+            if progress:
+                progress(f"wrote {path} ({len(data)} bytes)")
+    except (_Terminated, KeyboardInterrupt):
+        fail("dump interrupted; nothing was written" + (f" to {path}" if path else ""))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--force", is_flag=True, help="Replace the contents of a database that is not empty.")
+@config_option
+def restore(file: str, force: bool, config_path: str | None) -> None:
+    """Load a dump into the configured database, all or nothing.
+
+    \b
+    FILE is a `folionaut dump` (plain or gzip'd) or a `sqlite3 .dump` of an
+    original Folionaut database; - reads stdin. Refuses a database with rows
+    unless --force (which replaces everything in it). The whole file loads in
+    one transaction: any failure changes nothing and names the failing line.
+    Pending migrations are applied afterwards.
+    Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+    """
+    from folionaut.storage import open_database
+    from folionaut.storage.restore import restore_dump
+
+    settings = settings_from(config_path)
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+
+    async def go() -> None:
+        db = await open_database(settings)
+        try:
+            result = await restore_dump(db, raw, force=force, progress=progress_to_tty("restore"))
+        finally:
+            await db.close()
+        replaced = f", replacing {result.replaced_rows} rows" if result.replaced_rows else ""
+        click.echo(f"restored {result.statements} statements from {file}{replaced}")
+        if result.adopted:
+            click.echo("adopted existing Folionaut database: recorded 0001 as applied")
+        for migration in result.migrations:
+            click.echo(f"applied {migration.version:04d}_{migration.name}")
+
+    run_async(go)
+
+
+@cli.command()
+@config_option
+def check(config_path: str | None) -> None:
+    """Check settings, database, migrations, Redis and the LLM; one line each.
+
+    \b
+    Redis is checked when REDIS_URL is set, the LLM (one GET {LLM_BASE_URL}/models)
+    when LLM_API_KEY is set. Read-only; suitable as a container health check.
+    Exit codes: 0 all ok, 1 a check failed, 2 usage or configuration error.
+    """
+    from folionaut.doctor import CheckResult, run_checks
+
+    settings = settings_from(config_path)
+    if settings.is_production and not settings.admin_api_key:
+        fail("ADMIN_API_KEY: expected an explicit key of at least 32 characters in production", EXIT_USAGE)
+    click.echo(CheckResult("settings", True, f"{settings.environment} environment").line())
+    results = run_async(lambda: run_checks(settings, lambda result: click.echo(result.line())))
+    if not all(result.ok for result in results):
+        sys.exit(EXIT_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,221 @@
+"""`folionaut restore`: load a dump into the configured database, all or nothing.
+
+Accepts our dumps (plain or gzip'd, told apart by magic bytes, not by name) and
+a ``sqlite3 .dump`` of an original-Folionaut database. Three steps:
+
+1. Parse: split into statements with their line numbers; drop the transaction
+   control and connection PRAGMAs that ``sqlite3 .dump`` writes (the restore
+   runs as one batch, and foreign keys are checked at its end instead); reject
+   a truncated file.
+2. Rehearse the whole script in a scratch in-memory SQLite database, one
+   statement at a time, so a failing statement is reported by its line
+   (a batch on the real database can only say that it failed), and check that
+   the result is a Folionaut schema.
+3. Replace the target's contents in one atomic batch (drop every object, run
+   the script), then apply our pending migrations (adopting an original
+   database first).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import sqlite3
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from folionaut.core.clock import Clock
+from folionaut.core.errors import AppError, DatabaseError
+from folionaut.storage.adopt import DRIZZLE_TABLE, EXPECTED_COLUMNS, adopt_original, schema_problems
+from folionaut.storage.base import Database, Statement
+from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
+from folionaut.storage.migrate import MIGRATIONS_TABLE, Migration, apply_migrations, available_migrations
+from folionaut.storage.sqltext import split_statements
+
+_TRANSACTION = re.compile(r"^(BEGIN|COMMIT|END)\b", re.IGNORECASE)
+_END = re.compile(r"^(COMMIT|END)\b", re.IGNORECASE)
+_CREATE_TABLE = re.compile(r"^CREATE\s+TABLE\b", re.IGNORECASE)
+_PRAGMA = re.compile(r"^PRAGMA\s+(\w+)", re.IGNORECASE)
+_FORBIDDEN = re.compile(r"^(ATTACH|DETACH|VACUUM|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+# sqlite3 .dump writes these to load virtual tables verbatim; they shape the schema, so keep them.
+_KEPT_PRAGMAS = {"writable_schema"}
+_EXCERPT = 80
+
+Progress = Callable[[str], None]
+
+
+class RestoreError(AppError):
+    """The dump cannot be restored; the database was not changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    statements: int
+    replaced_rows: int
+    adopted: bool
+    migrations: list[Migration]
+
+
+# --- 1. reading and parsing ----------------------------------------------------------
+
+def decode_dump(raw: bytes) -> str:
+    """The dump's SQL text; gzip is recognised by its magic bytes."""
+    if raw.startswith(GZIP_MAGIC):
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise RestoreError(f"the gzip file is damaged or truncated: {exc}") from None
+    if b"\x00" in raw[:4096]:
+        raise RestoreError("not an SQL dump: the file is binary (an SQLite database file? dump it first)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RestoreError(f"line {line}: not an SQL dump (invalid UTF-8)") from None
+
+
+def _excerpt(sql: str) -> str:
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= _EXCERPT else flat[:_EXCERPT - 1] + "…"
+
+
+def parse_dump(text: str) -> list[tuple[int, str]]:
+    """The statements to run, as (line, sql); raises RestoreError for a truncated or unusable file."""
+    statements = split_statements(text)
+    if not statements:
+        raise RestoreError("the file holds no SQL statements")
+    last_line, last_sql = statements[-1]
+    if not sqlite3.complete_statement(last_sql):
+        if len(statements) == 1:
+            raise RestoreError(f"line {last_line}: not an SQL dump (no complete SQL statement)")
+        raise RestoreError(f"line {last_line}: the last statement is incomplete (truncated file?)")
+    kept: list[tuple[int, str]] = []
+    opened = False
+    for line, sql in statements:
+        head = sql.lstrip()
+        if _TRANSACTION.match(head):
+            opened = opened or head[:5].upper() == "BEGIN"
+            continue
+        if head[:8].upper() == "ROLLBACK":
+            raise RestoreError(f"line {line}: the dump ends in ROLLBACK (it was written from a damaged database)")
+        if _FORBIDDEN.match(head):
+            raise RestoreError(f"line {line}: {head.split()[0].upper()} is not allowed in a dump")
+        pragma = _PRAGMA.match(head)
+        if pragma and pragma.group(1).lower() not in _KEPT_PRAGMAS:
+            continue  # connection settings (foreign_keys=OFF, …): the restore sets its own
+        kept.append((line, sql))
+    # Both sqlite3 .dump and ours end with COMMIT: a file cut at a line boundary lacks it.
+    if opened and not _END.match(last_sql.lstrip()):
+        raise RestoreError(f"line {last_line}: the file ends before its COMMIT (truncated file?)")
+    if not kept:
+        raise RestoreError("the file holds no SQL statements besides transaction control")
+    # Tables first: sqlite3 .dump interleaves CREATE TABLE and its rows in creation order, and
+    # the original created chat_messages before the chat_sessions it references; with foreign
+    # keys enforced (deferred, but still enforced) a row cannot name a table that does not exist yet.
+    return sorted(kept, key=lambda item: not _CREATE_TABLE.match(item[1].lstrip()))
+
+
+# --- 2. rehearsal --------------------------------------------------------------------
+
+def rehearse(statements: Sequence[tuple[int, str]]) -> None:
+    """Run the script in a scratch in-memory database; RestoreError names the failing line."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN")
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        for line, sql in statements:
+            try:
+                conn.execute(sql)
+            except sqlite3.Error as exc:
+                raise RestoreError(f"line {line}: {exc} (in: {_excerpt(sql)})") from None
+        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if violations:
+            table, rowid, parent, _ = violations[0]
+            raise RestoreError(
+                f"{len(violations)} row(s) reference rows that are not in the dump "
+                f"(first: {table} rowid {rowid} → {parent})"
+            )
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {
+            table: {row[1] for row in conn.execute(f"PRAGMA table_info({quote_identifier(table)})")}
+            for table in tables if table in EXPECTED_COLUMNS
+        }
+        problems = schema_problems(columns)
+        if problems:
+            raise RestoreError(f"not a Folionaut dump: {'; '.join(problems)}")
+        if MIGRATIONS_TABLE in tables:
+            known = {m.version for m in available_migrations()}
+            recorded = {int(row[0]) for row in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+            newer = sorted(recorded - known)
+            if newer:
+                raise RestoreError(
+                    f"the dump comes from a newer Folionaut (migration {newer[0]:04d} is unknown here); upgrade first"
+                )
+    finally:
+        conn.close()
+
+
+# --- 3. the target -------------------------------------------------------------------
+
+async def count_rows(db: Database) -> dict[str, int]:
+    """Rows per user table (bookkeeping tables and derived search indexes excluded)."""
+    regular, _, _ = split_schema(await db.fetch_all(SCHEMA_QUERY))
+    names = [str(row["name"]) for row in regular if row["name"] not in (MIGRATIONS_TABLE, DRIZZLE_TABLE)]
+    if not names:
+        return {}
+    results = await db.read_batch(
+        [Statement(f"SELECT count(*) AS n FROM {quote_identifier(name)}") for name in names]
+    )
+    return {name: int(rows[0]["n"]) for name, rows in zip(names, results, strict=True)}
+
+
+async def drop_everything(db: Database) -> list[Statement]:
+    """Statements that empty the schema: views, virtual tables (with their shadows), tables children first."""
+    schema = await db.fetch_all(SCHEMA_QUERY)
+    regular, virtual, _ = split_schema(schema)
+    parents = {}
+    for row in regular:
+        rows = await db.fetch_all('SELECT "table" AS parent FROM pragma_foreign_key_list(?)', (row["name"],))
+        parents[str(row["name"])] = {str(r["parent"]) for r in rows}
+    drops = [Statement(f"DROP VIEW IF EXISTS {quote_identifier(str(r['name']))}")
+             for r in schema if r["type"] == "view"]
+    drops += [Statement(f"DROP TABLE IF EXISTS {quote_identifier(str(r['name']))}") for r in virtual]
+    drops += [Statement(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+              for name in reversed(dependency_order(parents))]
+    return drops
+
+
+async def restore_dump(
+    db: Database,
+    raw: bytes,
+    *,
+    force: bool = False,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    say = progress or (lambda _message: None)
+    statements = parse_dump(decode_dump(raw))
+    say(f"checking {len(statements)} statements")
+    rehearse(statements)
+    counts = await count_rows(db)
+    rows = sum(counts.values())
+    if rows and not force:
+        busy = ", ".join(f"{count} in {name}" for name, count in sorted(counts.items()) if count)
+        raise RestoreError(f"the database is not empty ({busy}); use --force to replace its contents")
+    say(f"loading {len(statements)} statements in one transaction")
+    batch = [
+        # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
+        Statement("PRAGMA defer_foreign_keys = ON"),
+        *await drop_everything(db),
+        *(Statement(sql) for _, sql in statements),
+    ]
+    try:
+        await db.batch(batch)
+    except DatabaseError as exc:
+        raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
+    say("applying migrations")
+    adopted = await adopt_original(db, clock)
+    applied = await apply_migrations(db, clock)
+    return RestoreResult(len(statements), rows, adopted, applied)

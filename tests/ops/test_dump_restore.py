@@ -1,0 +1,258 @@
+"""`folionaut dump` and `folionaut restore` through the real CLI on real SQLite files."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.ops.conftest import (
+    DB_FILE,
+    UNICODE_SAMPLES,
+    build_original_database,
+    query,
+    run_cli,
+    seed,
+    table_snapshot,
+)
+
+SQLITE3 = shutil.which("sqlite3")
+
+
+def dump_to(data_dir: Path, target: Path, *extra: str) -> bytes:
+    result = run_cli(["dump", "--output", str(target), *extra], data_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # quiet unless a human is watching (no TTY here)
+    return target.read_bytes()
+
+
+def search_count(db_path: Path, words: str) -> int:
+    return query(db_path, "SELECT count(*) FROM content_search WHERE content_search MATCH ?", (words,))[0][0]
+
+
+# --- round trips -----------------------------------------------------------------------
+
+def test_round_trip_of_10k_items_is_byte_identical(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    seed(source, 10_000, sessions=50, messages_per_session=6)
+    first = dump_to(source, tmp_path / "first.sql")
+    assert dump_to(source, tmp_path / "again.sql") == first  # deterministic
+
+    target = tmp_path / "target"
+    result = run_cli(["restore", str(tmp_path / "first.sql")], target)
+    assert result.exit_code == 0, result.output
+    assert "restored" in result.stdout
+    second = dump_to(target, tmp_path / "second.sql")
+    assert second == first
+
+    restored = target / DB_FILE
+    assert table_snapshot(restored) == table_snapshot(source / DB_FILE)
+    assert query(restored, "SELECT count(*) FROM content")[0][0] == 10_000
+    assert query(restored, "SELECT count(*) FROM content_history")[0][0] == 19_999  # 1–3 versions each
+    # Unicode and line-breaking characters survive exactly, NUL included.
+    summaries = {row[0] for row in query(restored, "SELECT DISTINCT change_summary FROM content_history")}
+    assert summaries == set(UNICODE_SAMPLES)
+    # Chat messages sharing a created_at keep their order (the rowid tie-break).
+    order = [row[0] for row in query(
+        restored, "SELECT id FROM chat_messages WHERE session_id = 'sess_0007' ORDER BY created_at, rowid")]
+    assert order == [f"msg_0007_{index}" for index in reversed(range(6))]
+    # The search index was rebuilt while the rows loaded.
+    assert query(restored, "SELECT count(*) FROM content_search")[0][0] == 10_000
+    assert search_count(restored, "title:1234") == 1
+
+
+def test_gzip_dump_restores_and_matches_the_plain_dump(seeded: Path, tmp_path: Path) -> None:
+    plain = dump_to(seeded, tmp_path / "plain.sql")
+    packed = dump_to(seeded, tmp_path / "packed.sql.gz", "--gzip")
+    assert packed[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed) == plain
+    assert dump_to(seeded, tmp_path / "packed2.sql.gz", "--gzip") == packed  # no timestamp in the header
+
+    target = tmp_path / "target"
+    # Detected by its magic bytes, not by its name.
+    renamed = tmp_path / "backup.sql"
+    renamed.write_bytes(packed)
+    assert run_cli(["restore", str(renamed)], target).exit_code == 0
+    assert dump_to(target, tmp_path / "after.sql") == plain
+
+
+def test_dump_to_stdout_and_restore_from_stdin(seeded: Path, tmp_path: Path) -> None:
+    result = run_cli(["dump"], seeded)
+    assert result.exit_code == 0
+    assert result.stdout_bytes == dump_to(seeded, tmp_path / "file.sql")
+    target = tmp_path / "target"
+    restored = run_cli(["restore", "-"], target, input=result.stdout_bytes)
+    assert restored.exit_code == 0, restored.output
+    assert table_snapshot(target / DB_FILE) == table_snapshot(seeded / DB_FILE)
+
+
+def test_output_name_takes_strftime_fields(seeded: Path, tmp_path: Path) -> None:
+    before = datetime.now()
+    result = run_cli(["dump", "--output", str(tmp_path / "backup-%Y%m%d-100%%.sql")], seeded)
+    after = datetime.now()
+    assert result.exit_code == 0, result.output
+    expected = {tmp_path / day.strftime("backup-%Y%m%d-100%%.sql") for day in (before, after)}
+    written = [path for path in tmp_path.iterdir() if path.name.startswith("backup-")]
+    assert len(written) == 1 and written[0] in expected
+    assert written[0].name.endswith("-100%.sql")
+    assert written[0].read_bytes().startswith(b"-- Folionaut dump")
+
+
+def test_dump_into_a_missing_directory_is_a_usage_error(seeded: Path, tmp_path: Path) -> None:
+    result = run_cli(["dump", "--output", str(tmp_path / "nope" / "backup.sql")], seeded)
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
+def test_sqlite3_shell_loads_our_dump(seeded: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "backup.sql"
+    dump_to(seeded, dump)
+    loaded = tmp_path / "new.db"
+    with dump.open("rb") as stdin:
+        shell = subprocess.run([SQLITE3, str(loaded)], stdin=stdin, capture_output=True, timeout=120)
+    assert shell.returncode == 0 and shell.stderr == b"", shell.stderr
+    assert table_snapshot(loaded) == table_snapshot(seeded / DB_FILE)
+    assert query(loaded, "SELECT count(*) FROM content_search")[0][0] == 300
+    assert search_count(loaded, "title:42") == 1
+
+
+# --- refusing bad input without touching the target --------------------------------------
+
+@pytest.fixture
+def target_with_rows(tmp_path: Path) -> Path:
+    data_dir = tmp_path / "target"
+    seed(data_dir, 25, sessions=2)
+    return data_dir
+
+
+def restore_fails(data_dir: Path, dump: Path, *, force: bool = True) -> str:
+    """Restore ``dump``, expect exit 1 with one line on stderr, and the target unchanged."""
+    before = table_snapshot(data_dir / DB_FILE)
+    schema_before = query(data_dir / DB_FILE, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+    result = run_cli(["restore", *(["--force"] if force else []), str(dump)], data_dir)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert table_snapshot(data_dir / DB_FILE) == before
+    assert query(data_dir / DB_FILE, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema_before
+    return lines[0]
+
+
+def test_truncated_dump_changes_nothing(seeded: Path, target_with_rows: Path, tmp_path: Path) -> None:
+    full = dump_to(seeded, tmp_path / "full.sql")
+    cut_mid_line = tmp_path / "cut.sql"
+    cut_mid_line.write_bytes(full[: len(full) // 2 - 7])
+    message = restore_fails(target_with_rows, cut_mid_line)
+    assert "truncated" in message and "line " in message
+
+    # Cut exactly at a line boundary: every statement is complete, but COMMIT is missing.
+    lines = full.decode().splitlines(keepends=True)
+    cut_at_line = tmp_path / "cut-at-line.sql"
+    cut_at_line.write_text("".join(lines[: len(lines) // 2]))
+    message = restore_fails(target_with_rows, cut_at_line)
+    assert "truncated" in message and "COMMIT" in message
+
+    packed = tmp_path / "cut.sql.gz"
+    packed.write_bytes(gzip.compress(full)[:-100])
+    assert "truncated" in restore_fails(target_with_rows, packed)
+
+
+def test_failing_statement_halfway_changes_nothing_and_names_its_line(
+    seeded: Path, target_with_rows: Path, tmp_path: Path
+) -> None:
+    lines = dump_to(seeded, tmp_path / "full.sql").decode().splitlines(keepends=True)
+    inserts = [number for number, line in enumerate(lines) if line.startswith('INSERT INTO "content_history"')]
+    halfway = inserts[len(inserts) // 2]
+    lines.insert(halfway + 1, lines[halfway])  # the same row twice: a primary-key violation
+    broken = tmp_path / "broken.sql"
+    broken.write_text("".join(lines))
+    message = restore_fails(target_with_rows, broken)
+    assert f"line {halfway + 2}:" in message
+    assert "UNIQUE constraint failed: content_history.id" in message
+
+
+def test_files_that_are_not_folionaut_dumps_change_nothing(target_with_rows: Path, tmp_path: Path) -> None:
+    prose = tmp_path / "notes.txt"
+    prose.write_text("Remember to back up the database.\n")
+    assert restore_fails(target_with_rows, prose) == "folionaut: line 1: not an SQL dump (no complete SQL statement)"
+    prose.write_text("\nRemember: back up the database; rotate old backups;\n")
+    assert restore_fails(target_with_rows, prose).startswith("folionaut: line 2: near \"Remember\": syntax error")
+
+    other_schema = tmp_path / "other.sql"
+    other_schema.write_text("BEGIN TRANSACTION;\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n"
+                            "INSERT INTO notes VALUES (1, 'hi');\nCOMMIT;\n")
+    assert "not a Folionaut dump: table content is missing" in restore_fails(target_with_rows, other_schema)
+
+    database_file = tmp_path / "copy.db"
+    shutil.copy(target_with_rows / DB_FILE, database_file)
+    assert "binary" in restore_fails(target_with_rows, database_file)
+
+    orphan = tmp_path / "orphan.sql"
+    good = dump_to(target_with_rows, tmp_path / "good.sql").decode()
+    orphan.write_text(good.replace("COMMIT;", "INSERT INTO \"content_history\" VALUES"
+                                   "('hist_x','content_nope',1,'{}','created',NULL,NULL,'t');\nCOMMIT;"))
+    assert "reference rows that are not in the dump" in restore_fails(target_with_rows, orphan)
+
+
+def test_refuses_a_database_with_rows_unless_forced(seeded: Path, target_with_rows: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "backup.sql"
+    dump_to(seeded, dump)
+    message = restore_fails(target_with_rows, dump, force=False)
+    assert "not empty" in message and "--force" in message
+
+    result = run_cli(["restore", "--force", str(dump)], target_with_rows)
+    assert result.exit_code == 0, result.output
+    assert "replacing" in result.stdout
+    assert table_snapshot(target_with_rows / DB_FILE) == table_snapshot(seeded / DB_FILE)
+
+
+def test_restore_into_a_migrated_but_empty_database_needs_no_force(seeded: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    assert run_cli(["migrate"], target).exit_code == 0
+    dump = tmp_path / "backup.sql"
+    dump_to(seeded, dump)
+    result = run_cli(["restore", str(dump)], target)
+    assert result.exit_code == 0, result.output
+    assert dump_to(target, tmp_path / "after.sql") == dump.read_bytes()
+
+
+# --- the original Folionaut's `sqlite3 .dump` ---------------------------------------------
+
+@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
+def test_restores_a_sqlite3_dump_of_an_original_database(tmp_path: Path) -> None:
+    original = build_original_database(tmp_path / "original.db")
+    shell = subprocess.run([SQLITE3, str(original), ".dump"], capture_output=True, timeout=60, check=True)
+    dump = tmp_path / "turso-backup.sql"
+    dump.write_bytes(shell.stdout)
+    text = shell.stdout.decode()
+    assert "BEGIN TRANSACTION;" in text and "PRAGMA foreign_keys=OFF;" in text
+    # The shell lists chat_messages (created first by drizzle) before the chat_sessions it references.
+    assert text.index("INSERT INTO chat_messages") < text.index("INSERT INTO chat_sessions")
+
+    target = tmp_path / "target"
+    result = run_cli(["restore", str(dump)], target)
+    assert result.exit_code == 0, result.output
+    assert "adopted existing Folionaut database" in result.stdout
+    assert "applied 0002_content_search" in result.stdout
+
+    restored = target / DB_FILE
+    expected = table_snapshot(original)
+    actual = table_snapshot(restored)
+    assert {name: rows for name, rows in actual.items() if name != "folionaut_migrations"} == expected
+    assert [row[0] for row in actual["folionaut_migrations"]] == [1, 2]
+    assert search_count(restored, "zurich") == 1  # backfilled by 0002, diacritics folded
+    assert run_cli(["migrate"], target).stdout.strip() == "nothing to apply: the database is up to date"
+
+
+def test_gzip_dump_to_a_pipe(seeded: Path) -> None:
+    # Binary output is refused only when stdout is a terminal; a pipe is fine.
+    result = run_cli(["dump", "--gzip"], seeded)
+    assert result.exit_code == 0
+    assert gzip.decompress(result.stdout_bytes).startswith(b"-- Folionaut dump")
+
