@@ -17,6 +17,7 @@ bundled native wheels (orjson, aiohttp, uvloop…) are that interpreter's.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import shutil
@@ -231,6 +232,9 @@ def verify_site_packages(site: Path, config: ZipappConfig, locked: dict[str, str
 
 
 def build(config: ZipappConfig, output: Path, quiet: bool = False) -> Path:
+    if importlib.util.find_spec("shiv") is None:
+        raise BuildError("shiv is not installed for this Python: run it as .venv/bin/python scripts/build_zipapp.py "
+                         "after the README's test set-up (the test extra brings shiv)")
     locked = read_lock(config.lock)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
