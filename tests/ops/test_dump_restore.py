@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sqlite3
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -256,3 +257,26 @@ def test_gzip_dump_to_a_pipe(seeded: Path) -> None:
     assert result.exit_code == 0
     assert gzip.decompress(result.stdout_bytes).startswith(b"-- Folionaut dump")
 
+
+
+@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
+def test_restores_a_sqlite3_dump_of_our_own_database(seeded: Path, tmp_path: Path) -> None:
+    # `sqlite3 .dump` writes the search index through PRAGMA writable_schema and its shadow tables.
+    # The shell's .dump cuts text at a NUL (its limitation, not ours): take the NULs out first.
+    conn = sqlite3.connect(seeded / DB_FILE)
+    with conn:
+        for table, column in (("chat_messages", "content"), ("content_history", "change_summary")):
+            rows = conn.execute(f"SELECT rowid, {column} FROM {table} WHERE instr({column}, char(0))").fetchall()
+            conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
+                             [(text.replace("\x00", ""), rowid) for rowid, text in rows])
+    conn.close()
+    shell = subprocess.run([SQLITE3, str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60, check=True)
+    assert b"PRAGMA writable_schema=ON;" in shell.stdout
+    dump = tmp_path / "shell.sql"
+    dump.write_bytes(shell.stdout)
+    target = tmp_path / "target"
+    result = run_cli(["restore", str(dump)], target)
+    assert result.exit_code == 0, result.output
+    assert dump_to(target, tmp_path / "ours-after.sql") == dump_to(seeded, tmp_path / "ours-before.sql")
+    assert query(target / DB_FILE, "PRAGMA integrity_check") == [("ok",)]
+    assert search_count(target / DB_FILE, "title:42") == 1
