@@ -74,6 +74,9 @@ def serve(host: str | None, port: str | None, config_path: str | None) -> None:
 
     With nothing configured: SQLite in ./data, 127.0.0.1:3000, and an admin key
     generated into ./data/admin_key.
+
+    \b
+    Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.
     """
     from folionaut.bootstrap import ensure_admin_key
     from folionaut.server import run
@@ -146,6 +149,7 @@ def mcp(config_path: str | None) -> None:
     Newline-delimited JSON-RPC; logs go to stderr only. Opens the database as
     `serve` does (pending migrations applied). Writes are recorded in the
     history as changed by "mcp".
+    Exit codes: 0 stdin closed, 1 runtime failure, 2 usage or configuration error.
     """
     settings = settings_from(config_path)
     if not settings.feature_mcp_server:

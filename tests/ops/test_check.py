@@ -97,7 +97,10 @@ def test_bad_setting_is_a_config_error(tmp_path: Path) -> None:
     assert production.exit_code == 2 and "ADMIN_API_KEY" in production.stderr
 
 
-def test_help_documents_exit_codes() -> None:
-    for command in ("check", "dump", "restore", "migrate"):
+def test_every_command_documents_its_exit_codes() -> None:
+    from folionaut.cli import cli
+
+    assert {"check", "dump", "restore", "migrate", "serve"} <= set(cli.commands)
+    for command in cli.commands:
         result = run_cli([command, "--help"], Path("."))
         assert "Exit codes: 0" in result.stdout, command
