@@ -35,6 +35,9 @@ async def test_round_trip_through_turso(tmp_path: Path, backend_name: str) -> No
             with pytest.raises(RestoreError, match=r"^line \d+: table content has 10 columns but 1 values"):
                 await restore_dump(remote, broken.encode(), force=True)
             assert await dump_database(remote) == text
+            # --force replaces everything on Turso: drop, reload, in one batch.
+            await restore_dump(remote, text.encode(), force=True)
+            assert await dump_database(remote) == text
         finally:
             await remote.close()
         assert table_snapshot(backend.database_file) == table_snapshot(local)
@@ -46,3 +49,12 @@ async def test_round_trip_through_turso(tmp_path: Path, backend_name: str) -> No
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
         assert process.returncode == 0, stderr
         assert stdout.decode() == text
+
+        process = await asyncio.create_subprocess_exec(
+            *CLI, "check", env=subprocess_env(tmp_path, **backend.env()),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0, (stdout, stderr)
+        lines = stdout.decode().splitlines()
+        assert lines[1].startswith("ok    database    libsql ") and lines[2].startswith("ok    migrations")
+        assert backend.turso_auth_token not in stdout.decode() + stderr.decode()
