@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from folionaut.http.app import create_app
+from folionaut.resilience.redis_health import create_redis_client
 from folionaut.settings import Settings, test_settings
+from tests.helpers.backends import open_database_backend
+from tests.helpers.redis_server import RedisServer
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = int(os.environ.get("FOLIONAUT_TEST_REDIS_PORT", "6379"))
@@ -69,10 +73,27 @@ def data_dir(tmp_path: Path) -> Path:
 ADMIN_KEY = "test-admin-key-0123456789abcdefghijklmnop"
 
 
+#: The database behind the ``settings`` fixture: "sqlite" (default), "hrana-http" or "hrana-ws"
+#: (FOLIONAUT_TEST_BACKEND=hrana-ws pytest tests/content runs those tests on libSQL over WebSocket).
+#: tests/backends runs the core behaviours on all three in every run regardless.
+TEST_BACKEND = os.environ.get("FOLIONAUT_TEST_BACKEND", "sqlite").strip() or "sqlite"
+
+
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    """Test settings: a fresh SQLite file in tmp, a known admin key, rate limiting off."""
-    return test_settings(data_dir=str(data_dir), admin_api_key=ADMIN_KEY, feature_rate_limiting=False)
+async def backend_settings_changes(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """Settings changes for FOLIONAUT_TEST_BACKEND: none for SQLite, else a Hrana server for this test."""
+    if TEST_BACKEND == "sqlite":
+        yield {}
+        return
+    async with open_database_backend(TEST_BACKEND, tmp_path / "remote-db") as backend:
+        yield backend.settings_changes()
+
+
+@pytest.fixture
+def settings(data_dir: Path, backend_settings_changes: dict[str, str]) -> Settings:
+    """Test settings: a fresh database (SQLite file in tmp by default), a known admin key, rate limiting off."""
+    return test_settings(data_dir=str(data_dir), admin_api_key=ADMIN_KEY, feature_rate_limiting=False,
+                         **backend_settings_changes)
 
 
 @pytest.fixture
@@ -94,3 +115,19 @@ def make_client(aiohttp_client: Any) -> Callable[..., Awaitable[TestClient]]:
         return await aiohttp_client(create_app(app_settings, **app_options))
 
     return start
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client on the leased database, configured as the app configures its own."""
+    connection = create_redis_client(redis_url)
+    yield connection
+    await connection.aclose()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free loopback port, to stop and start at will."""
+    server = RedisServer.start()
+    yield server
+    server.stop()

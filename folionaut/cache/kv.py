@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from cachetools import TLRUCache
 
 from folionaut.core.clock import Clock
-from folionaut.resilience.redis_health import REDIS_ERRORS, RedisHealth
+from folionaut.resilience.redis_health import RedisHealth
 
 
 class KeyValueStore(Protocol):
@@ -116,57 +116,28 @@ class FailOpenKeyValueStore:
         self._health = health
         self.component = component
 
-    def _failed(self, error: BaseException) -> None:
-        self._health.mark_failed(self.component, error)
-
     async def get(self, key: str) -> bytes | None:
-        if self._health.should_try():
-            try:
-                value = await self._primary.get(key)
-            except REDIS_ERRORS as exc:
-                self._failed(exc)
-            else:
-                self._health.mark_ok()
-                return value
-        self._health.count_fallback(self.component)
-        return await self._fallback.get(key)
+        return await self._health.fail_open(
+            self.component, lambda: self._primary.get(key), lambda: self._fallback.get(key))
 
     async def set(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        if self._health.should_try():
-            try:
-                await self._primary.set(key, value, ttl_seconds)
-            except REDIS_ERRORS as exc:
-                self._failed(exc)
-            else:
-                self._health.mark_ok()
-                return
-        self._health.count_fallback(self.component)
-        await self._fallback.set(key, value, ttl_seconds)
+        await self._health.fail_open(
+            self.component, lambda: self._primary.set(key, value, ttl_seconds),
+            lambda: self._fallback.set(key, value, ttl_seconds))
 
     async def set_if_absent(self, key: str, value: bytes, ttl_seconds: float) -> bool:
-        if self._health.should_try():
-            try:
-                stored = await self._primary.set_if_absent(key, value, ttl_seconds)
-            except REDIS_ERRORS as exc:
-                self._failed(exc)
-            else:
-                self._health.mark_ok()
-                return stored
-        self._health.count_fallback(self.component)
-        return await self._fallback.set_if_absent(key, value, ttl_seconds)
+        return await self._health.fail_open(
+            self.component, lambda: self._primary.set_if_absent(key, value, ttl_seconds),
+            lambda: self._fallback.set_if_absent(key, value, ttl_seconds))
 
     async def delete(self, key: str) -> None:
         # Always clear the fallback copy too, so a record from an outage cannot resurface.
         await self._fallback.delete(key)
-        if self._health.should_try():
-            try:
-                await self._primary.delete(key)
-            except REDIS_ERRORS as exc:
-                self._failed(exc)
-            else:
-                self._health.mark_ok()
-                return
-        self._health.count_fallback(self.component)
+        await self._health.fail_open(self.component, lambda: self._primary.delete(key), _nothing)
 
     async def close(self) -> None:
         await self._fallback.close()
+
+
+async def _nothing() -> None:
+    """The fallback of a Redis-only step (the memory side was already done)."""

@@ -34,7 +34,7 @@ from prometheus_client import Gauge
 
 from folionaut.core.clock import Clock
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.redis_health import REDIS_ERRORS, RedisHealth
+from folionaut.resilience.redis_health import RedisHealth
 
 # Floating-point slack so 0.333 tok/s * 3.003 s counts as one whole token.
 _EPSILON = 1e-9
@@ -214,16 +214,8 @@ class FailOpenRateLimiter:
         self._health = health
 
     async def take(self, client_key: str) -> RateLimitDecision:
-        if self._health.should_try():
-            try:
-                decision = await self._primary.take(client_key)
-            except REDIS_ERRORS as exc:
-                self._health.mark_failed(self.component, exc)
-            else:
-                self._health.mark_ok()
-                return decision
-        self._health.count_fallback(self.component)
-        return await self._fallback.take(client_key)
+        return await self._health.fail_open(
+            self.component, lambda: self._primary.take(client_key), lambda: self._fallback.take(client_key))
 
 
 class RemainingTracker:

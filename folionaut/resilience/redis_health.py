@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -21,6 +23,8 @@ from folionaut.core.clock import Clock
 from folionaut.observability.metrics import Metrics
 
 logger = logging.getLogger("folionaut.redis")
+
+T = TypeVar("T")
 
 # What a failing Redis raises: protocol/connection errors, socket errors, timeouts.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
@@ -94,6 +98,21 @@ class RedisHealth:
 
     def count_fallback(self, component: str) -> None:
         self._metrics.redis_fallbacks.labels(component).inc()
+
+    async def fail_open(
+        self, component: str, primary: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run ``primary`` against Redis when it is worth trying; otherwise, or when it fails, ``fallback``."""
+        if self.should_try():
+            try:
+                result = await primary()
+            except REDIS_ERRORS as exc:
+                self.mark_failed(component, exc)
+            else:
+                self.mark_ok()
+                return result
+        self.count_fallback(component)
+        return await fallback()
 
     async def ping(self) -> bool:
         """Readiness check: always asks Redis (ignores the cool-down) and updates the state."""

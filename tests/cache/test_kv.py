@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,20 +12,6 @@ from folionaut.core.clock import ManualClock
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.redis_health import RedisHealth, create_redis_client
 from tests.helpers.redis_server import RedisServer
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    connection = create_redis_client(redis_url)
-    yield connection
-    await connection.aclose()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer.start()
-    yield server
-    server.stop()
 
 
 async def check_basic_contract(store: KeyValueStore) -> None:
@@ -61,13 +46,13 @@ async def test_memory_store_is_bounded() -> None:
     assert await store.get("session:0") is None
 
 
-async def test_redis_store_contract_and_ttls(client: aioredis.Redis) -> None:
-    store = RedisKeyValueStore(client)
+async def test_redis_store_contract_and_ttls(redis_client: aioredis.Redis) -> None:
+    store = RedisKeyValueStore(redis_client)
     await check_basic_contract(store)
     await store.set("session:visitor-1", b"sess_x", 1800)
-    assert 0 < await client.ttl("session:visitor-1") <= 1800
+    assert 0 < await redis_client.ttl("session:visitor-1") <= 1800
     await store.set_if_absent("idempotency:POST:/x:key", b"{}", 86_400)
-    assert 86_000 < await client.ttl("idempotency:POST:/x:key") <= 86_400
+    assert 86_000 < await redis_client.ttl("idempotency:POST:/x:key") <= 86_400
 
 
 async def test_fail_open_store_survives_outage_and_returns_to_redis(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,18 +19,6 @@ from tests.helpers.redis_server import RedisServer
 ENTRY = CacheEntry(body=b'{"data":[1,2,3]}', etag='W/"abc123"')
 
 
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    connection = create_redis_client(redis_url)
-    yield connection
-    await connection.aclose()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer.start()
-    yield server
-    server.stop()
 
 
 def ops(metrics: Metrics, operation: str, result: str, layer: str) -> float | None:
@@ -40,15 +27,15 @@ def ops(metrics: Metrics, operation: str, result: str, layer: str) -> float | No
     )
 
 
-def layered(client: aioredis.Redis, metrics: Metrics, clock: ManualClock, l1_ttl: float = 5) -> LayeredCache:
-    health = RedisHealth(client, clock, metrics)
-    return LayeredCache(MemoryCache(l1_ttl, metrics), RedisCache(client, 300, metrics), health)
+def layered(redis_client: aioredis.Redis, metrics: Metrics, clock: ManualClock, l1_ttl: float = 5) -> LayeredCache:
+    health = RedisHealth(redis_client, clock, metrics)
+    return LayeredCache(MemoryCache(l1_ttl, metrics), RedisCache(redis_client, 300, metrics), health)
 
 
-async def test_redis_cache_stores_under_exact_keys_with_ttl(client: aioredis.Redis) -> None:
+async def test_redis_cache_stores_under_exact_keys_with_ttl(redis_client: aioredis.Redis) -> None:
     metrics = Metrics()
     assert ops(metrics, "get", "hit", "redis") is None
-    cache = RedisCache(client, 300, metrics)
+    cache = RedisCache(redis_client, 300, metrics)
     assert ops(metrics, "get", "hit", "redis") == 0  # series exist once Redis is configured
 
     key = item_key("project", "folionaut")
@@ -56,29 +43,29 @@ async def test_redis_cache_stores_under_exact_keys_with_ttl(client: aioredis.Red
     assert await cache.get(key) is None
     await cache.set(key, ENTRY)
     assert await cache.get(key) == ENTRY
-    assert 0 < await client.ttl(key) <= 300
+    assert 0 < await redis_client.ttl(key) <= 300
     assert ops(metrics, "get", "miss", "redis") == 1
     assert ops(metrics, "get", "hit", "redis") == 1
 
     await cache.set(bundle_key(), ENTRY)
     await cache.set(list_key("project"), ENTRY)
-    await client.set("session:keep-me", b"x")
+    await redis_client.set("session:keep-me", b"x")
     await cache.delete(key)
-    assert await client.exists(key) == 0
+    assert await redis_client.exists(key) == 0
     await cache.clear()
-    assert sorted(await client.keys("*")) == [b"folionaut-test:lease", b"session:keep-me"]
+    assert sorted(await redis_client.keys("*")) == [b"folionaut-test:lease", b"session:keep-me"]
 
 
-async def test_l2_hit_fills_l1_and_invalidation_reaches_both(client: aioredis.Redis) -> None:
+async def test_l2_hit_fills_l1_and_invalidation_reaches_both(redis_client: aioredis.Redis) -> None:
     metrics = Metrics()
-    writer = layered(client, metrics, ManualClock())
-    reader = layered(client, metrics, ManualClock())  # a second instance sharing L2
+    writer = layered(redis_client, metrics, ManualClock())
+    reader = layered(redis_client, metrics, ManualClock())  # a second instance sharing L2
 
     await writer.set(list_key(None), ENTRY)
     assert await reader.get(list_key(None)) == ENTRY  # from L2
     assert reader.l1.get_now(list_key(None)) == ENTRY  # and now in L1
     await reader.delete(*keys_touched_by("project", "x"))
-    assert await client.exists(list_key(None)) == 0
+    assert await redis_client.exists(list_key(None)) == 0
     assert reader.l1.get_now(list_key(None)) is None
     assert ops(metrics, "get", "hit", "redis") == 1
 

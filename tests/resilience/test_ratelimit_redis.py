@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,27 +21,13 @@ from folionaut.resilience.redis_health import RedisHealth, create_redis_client
 from tests.helpers.redis_server import RedisServer, closed_port_url
 
 
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    connection = create_redis_client(redis_url)
-    yield connection
-    await connection.aclose()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer.start()
-    yield server
-    server.stop()
-
-
 async def test_two_processes_share_one_bucket_exactly(redis_url: str) -> None:
     # Two clients with their own connection pools, as two app instances would have.
     first, second = create_redis_client(redis_url), create_redis_client(redis_url)
     try:
         limiters = [RedisRateLimiter("content", 10, 0.001, first), RedisRateLimiter("content", 10, 0.001, second)]
         decisions = await asyncio.wait_for(
-            asyncio.gather(*(limiters[n % 2].take("shared-client") for n in range(20))), timeout=10
+            asyncio.gather(*(limiters[n % 2].take("shared-redis_client") for n in range(20))), timeout=10
         )
     finally:
         await first.aclose()
@@ -52,31 +37,31 @@ async def test_two_processes_share_one_bucket_exactly(redis_url: str) -> None:
     assert all(d.retry_after >= 1 for d in decisions if not d.allowed)
 
 
-async def test_key_layout_and_ttl(client: aioredis.Redis) -> None:
-    limiter = RedisRateLimiter("chat", 5, 0.5, client)
+async def test_key_layout_and_ttl(redis_client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("chat", 5, 0.5, redis_client)
     decision = await limiter.take("abcdef0123456789")
     assert decision.allowed and decision.remaining == 4 and decision.limit == 5
 
     key = "ratelimit:chat:abcdef0123456789"
-    assert await client.exists(key) == 1
-    state = await client.hgetall(key)
+    assert await redis_client.exists(key) == 1
+    state = await redis_client.hgetall(key)
     assert float(state[b"tokens"]) == pytest.approx(4, abs=0.01)
-    ttl_ms = await client.pttl(key)
+    ttl_ms = await redis_client.pttl(key)
     assert 0 < ttl_ms <= 11_000  # an empty bucket fills in 10 s, plus one second
 
 
-async def test_redis_bucket_refuses_with_retry_after(client: aioredis.Redis) -> None:
-    limiter = RedisRateLimiter("chat", 2, 0.25, client)
+async def test_redis_bucket_refuses_with_retry_after(redis_client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("chat", 2, 0.25, redis_client)
     results = [await limiter.take("c") for _ in range(3)]
     assert [r.allowed for r in results] == [True, True, False]
     assert results[2].retry_after == 4
     assert results[2].remaining == 0
 
 
-async def test_script_is_loaded_once_and_reused(client: aioredis.Redis) -> None:
-    limiter = RedisRateLimiter("content", 3, 1.0, client)
+async def test_script_is_loaded_once_and_reused(redis_client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("content", 3, 1.0, redis_client)
     await limiter.take("c")
-    assert await client.script_exists(limiter._script.sha) == [True]
+    assert await redis_client.script_exists(limiter._script.sha) == [True]
 
 
 async def test_unreachable_redis_fails_open_logging_once(caplog: pytest.LogCaptureFixture) -> None:
