@@ -194,7 +194,9 @@ def dump(output: str, compress: bool, config_path: str | None) -> None:
     """
     import signal
 
+    from folionaut.core.errors import DatabaseError
     from folionaut.storage import open_database
+    from folionaut.storage.adopt import table_names
     from folionaut.storage.dump import atomic_write, dump_database, encode_dump, output_path, write_stdout
 
     settings = settings_from(config_path)
@@ -205,9 +207,15 @@ def dump(output: str, compress: bool, config_path: str | None) -> None:
         fail("--gzip output is binary: redirect stdout or use --output FILE", EXIT_USAGE)
     progress = progress_to_tty("dump")
 
+    # A cron job must not quietly back up an empty database created by a typo in the data dir.
+    if not settings.uses_libsql and not settings.database_path.exists():
+        fail(f"database file {settings.database_path} does not exist; nothing to dump")
+
     async def read() -> str:
         db = await open_database(settings)
         try:
+            if "content" not in await table_names(db):
+                raise DatabaseError("the database has no Folionaut tables (wrong database?); nothing to dump")
             if progress:
                 progress("reading one consistent snapshot")
             return await dump_database(db)

@@ -103,6 +103,21 @@ def test_output_name_takes_strftime_fields(seeded: Path, tmp_path: Path) -> None
     assert written[0].read_bytes().startswith(b"-- Folionaut dump")
 
 
+def test_dump_of_a_missing_or_empty_database_fails_instead_of_backing_up_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "backup.sql"
+    missing = run_cli(["dump", "--output", str(output)], tmp_path / "typo")
+    assert missing.exit_code == 1
+    expected = f"folionaut: database file {tmp_path / 'typo' / DB_FILE} does not exist; nothing to dump"
+    assert missing.stderr.strip() == expected
+    assert not (tmp_path / "typo").exists() and not output.exists()
+
+    (tmp_path / "empty").mkdir()
+    sqlite3.connect(tmp_path / "empty" / DB_FILE).close()
+    empty = run_cli(["dump", "--output", str(output)], tmp_path / "empty")
+    assert empty.exit_code == 1 and "no Folionaut tables" in empty.stderr
+    assert not output.exists()
+
+
 def test_dump_into_a_missing_directory_is_a_usage_error(seeded: Path, tmp_path: Path) -> None:
     result = run_cli(["dump", "--output", str(tmp_path / "nope" / "backup.sql")], seeded)
     assert result.exit_code == 2
