@@ -80,12 +80,15 @@ TEST_BACKEND = os.environ.get("FOLIONAUT_TEST_BACKEND", "sqlite").strip() or "sq
 
 
 @pytest.fixture
-async def backend_settings_changes(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    """Settings changes for FOLIONAUT_TEST_BACKEND: none for SQLite, else a Hrana server for this test."""
+async def backend_settings_changes(data_dir: Path) -> AsyncIterator[dict[str, str]]:
+    """Settings changes for FOLIONAUT_TEST_BACKEND: none for SQLite, else a Hrana server for this test.
+
+    The server's SQLite file is ``settings.database_path``, so tests reading the file directly still can.
+    """
     if TEST_BACKEND == "sqlite":
         yield {}
         return
-    async with open_database_backend(TEST_BACKEND, tmp_path / "remote-db") as backend:
+    async with open_database_backend(TEST_BACKEND, data_dir, filename="folionaut.db") as backend:
         yield backend.settings_changes()
 
 

@@ -59,17 +59,21 @@ class DatabaseBackend:
 
 @asynccontextmanager
 async def open_database_backend(
-    name: str, directory: Path, auth_token: str = TEST_AUTH_TOKEN
+    name: str, directory: Path, auth_token: str = TEST_AUTH_TOKEN, filename: str | None = None
 ) -> AsyncIterator[DatabaseBackend]:
-    """Yield a ready backend named ``name`` (one of ``BACKEND_NAMES``) keeping its files in ``directory``."""
+    """Yield a ready backend named ``name`` (one of ``BACKEND_NAMES``) keeping its files in ``directory``.
+
+    ``filename`` names the SQLite file (for the Hrana backends, the file behind the server);
+    ``folionaut.db`` in the data directory puts it where ``Settings.database_path`` looks.
+    """
     # No mkdir here: the SQLite backend and the Hrana server create the file's folder themselves.
     if name == "sqlite":
-        path = directory / "folionaut.db"
+        path = directory / (filename or "folionaut.db")
         yield DatabaseBackend(name, f"file:{path}", "", path)
         return
     if name not in ("hrana-http", "hrana-ws"):
         raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES}")
-    path = directory / "hrana-remote.db"
+    path = directory / (filename or "hrana-remote.db")
     async with HranaServer(path, auth_token=auth_token) as server:
         url = server.url_http if name == "hrana-http" else server.url_ws
         yield DatabaseBackend(name, url, auth_token, path, server)

@@ -58,6 +58,8 @@ async def test_ready_is_503_unhealthy_when_the_database_file_is_broken(
 ) -> None:
     # chmod alone cannot make a file unreadable for root (tests may run as root), and open
     # connections ignore permissions anyway; these are outages that really happen to a file.
+    # Outages of the embedded file: on SQLite even when FOLIONAUT_TEST_BACKEND picks libSQL.
+    settings = settings.replace(turso_database_url="", turso_auth_token="")
     client = await make_client(settings)
     assert (await client.get("/api/health/ready")).status == 200
     break_file(settings.database_path)
@@ -69,6 +71,7 @@ async def test_ready_is_503_unhealthy_when_the_database_file_is_broken(
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode; covered by the cases above")
 async def test_ready_is_503_when_the_database_file_is_unreadable(make_client: Any, settings: Settings) -> None:
+    settings = settings.replace(turso_database_url="", turso_auth_token="")  # the embedded file
     client = await make_client(settings)
     settings.database_path.chmod(0)
     try:
