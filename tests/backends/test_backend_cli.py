@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from folionaut.storage.migrate import MIGRATIONS_TABLE
+from folionaut.storage.migrate import MIGRATIONS_TABLE, available_migrations
 from tests.helpers.backends import TEST_AUTH_TOKEN, DatabaseBackend, open_database_backend
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -137,21 +137,22 @@ async def test_backend_serve_stops_at_once_on_a_rejected_token(remote: DatabaseB
 
 async def test_backend_migrate_against_turso(remote: DatabaseBackend, tmp_path: Path) -> None:
     env = _env(remote, tmp_path)
+    names = [f"{migration.version:04d}_{migration.name}" for migration in available_migrations()]
+    assert names[:2] == ["0001_initial", "0002_content_search"]
     code, out, err = await _run("migrate", "--status", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert out.splitlines() == ["pending  0001_initial", "pending  0002_content_search"]
+    assert out.splitlines() == [f"pending  {name}" for name in names]
 
     code, out, err = await _run("migrate", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert out.splitlines() == ["applied 0001_initial", "applied 0002_content_search"]
+    assert out.splitlines() == [f"applied {name}" for name in names]
     with sqlite3.connect(remote.database_file) as conn:  # the tables are on the remote side
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"content", "content_history", "chat_sessions", "chat_messages", "content_search"} <= tables
 
     code, out, err = await _run("migrate", "--status", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert [line.split()[:2] for line in out.splitlines()] == [
-        ["applied", "0001_initial"], ["applied", "0002_content_search"]]
+    assert [line.split()[:2] for line in out.splitlines()] == [["applied", name] for name in names]
     code, out, err = await _run("migrate", env=env, cwd=tmp_path)
     assert code == 0 and out.strip() == "nothing to apply: the database is up to date", err
     assert TEST_AUTH_TOKEN not in out + err
