@@ -96,7 +96,7 @@ class HistoryEntry:
 class ContentChange:
     """What a write did, for listeners (cache invalidation, chat summary)."""
 
-    kind: str  # created | updated | deleted | restored | purged
+    kind: str  # created | updated | deleted | restored | purged | external (another process wrote)
     content_type: str
     slugs: tuple[str, ...]  # the slug before and after (both, when renamed)
     item: ContentItem | None

@@ -40,7 +40,10 @@ class PublishedReads:
 
     async def invalidate(self, change: ContentChange) -> None:
         self._generation += 1
-        await self.cache.delete(*keys_touched_by(change.content_type, *change.slugs))
+        if change.kind == "external":  # someone else wrote: which keys is unknown, so all of them
+            await self.cache.clear()
+        else:
+            await self.cache.delete(*keys_touched_by(change.content_type, *change.slugs))
 
     async def _cached(self, key: str, produce: Callable[[], Awaitable[Any]]) -> CacheEntry:
         entry = await self.cache.get(key)

@@ -89,6 +89,11 @@ class ContentRepository:
         )
         return HistoryEntry.from_row(row) if row else None
 
+    async def change_counter(self) -> int:
+        """Moves on every write to content by anyone (see migration 0003)."""
+        row = await self.db.fetch_one("SELECT counter FROM folionaut_content_changes WHERE id = 1")
+        return int(row["counter"]) if row else 0
+
     async def search_published(self, query: str, limit: int) -> list[ContentItem]:
         """Full-text search (FTS5, bm25: title weighs most) over published items."""
         rows = await self.db.fetch_all(

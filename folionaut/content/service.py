@@ -8,6 +8,7 @@ without an explicit expected version the service simply re-reads and retries.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,9 +18,12 @@ from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
 from folionaut.core.clock import Clock, now_iso
-from folionaut.core.errors import ConflictError, NotFoundError
+from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError
+from folionaut.core.logging import get_logger
 from folionaut.storage.base import Statement
 from folionaut.storage.errors import ConstraintViolation
+
+log = get_logger("content")
 
 ChangeListener = Callable[[ContentChange], Awaitable[None]]
 
@@ -43,6 +47,26 @@ class ContentService:
     async def _notify(self, change: ContentChange) -> None:
         for listener in self._listeners:
             await listener(change)
+
+    async def watch_external_changes(self, interval_seconds: float = 1.0) -> None:
+        """Run forever: tell the listeners when content changed outside this service.
+
+        Another instance, ``folionaut mcp`` or ``folionaut restore`` writing to the
+        same database moves the change counter; the listeners then drop everything
+        they cached (kind ``external``). This service's own writes move it too, which
+        costs one redundant, harmless clear at most once per interval.
+        """
+        last = await self.repository.change_counter()
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                current = await self.repository.change_counter()
+            except DatabaseError as exc:  # an outage is reported by requests and probes; keep watching
+                log.debug("change watch skipped: %s", exc.message)
+                continue
+            if current != last:
+                last = current
+                await self._notify(ContentChange("external", "*", (), None))
 
     # --- public reads ------------------------------------------------------------
 

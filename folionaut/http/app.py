@@ -7,6 +7,7 @@ contexts, in order, and reached through the ``AppKey``s in ``keys.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -40,6 +41,9 @@ from folionaut.tools import ToolRegistry, read_tools
 
 log = get_logger("app")
 
+#: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
+EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
@@ -61,8 +65,14 @@ async def content_context(app: web.Application) -> AsyncIterator[None]:
     if CONTENT_CACHE not in app:
         app[CONTENT_CACHE] = MemoryCache(settings.content_cache_ttl_seconds, app[METRICS])
     app[content.PUBLISHED_READS] = PublishedReads(service, app[CONTENT_CACHE])
-    yield
-    await app[CONTENT_CACHE].close()
+    watcher = asyncio.create_task(service.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await app[CONTENT_CACHE].close()
 
 
 async def chat_context(app: web.Application) -> AsyncIterator[None]:

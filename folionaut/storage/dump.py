@@ -55,6 +55,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: Shadow tables SQLite keeps for virtual tables (FTS3/4/5, R*Tree); they are derived data.
 _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
                     "node", "parent", "rowid")
+#: Tables whose schema is dumped but whose rows are derived (kept up by triggers while loading).
+DERIVED_DATA_TABLES = frozenset({"folionaut_content_changes"})
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)
 # Characters written as char(N) rather than raw: they would break lines in editors
@@ -226,6 +228,8 @@ def render(plan: SchemaPlan, table_rows: Sequence[Sequence[Row]]) -> str:
     lines += [_statement(table.sql) for table in plan.tables]
     lines += [_statement(str(row["sql"])) for row in (*plan.virtual_tables, *plan.triggers)]
     for table, rows in zip(plan.tables, table_rows, strict=True):
+        if table.name in DERIVED_DATA_TABLES:
+            continue
         prefix = f"INSERT INTO {quote_identifier(table.name)} VALUES("
         lines += [prefix + ",".join(sql_literal(row[c]) for c in table.columns) + ");" for row in rows]
     lines += [_statement(str(row["sql"])) for row in (*plan.indexes, *plan.views)]

@@ -6,9 +6,14 @@ import sqlite3
 from pathlib import Path
 
 from folionaut.content.repository import ContentRepository
-from folionaut.storage.migrate import apply_migrations
+from folionaut.storage.migrate import apply_migrations, available_migrations
 from folionaut.storage.sqlite import SQLiteDatabase
 from tests.ops.conftest import DB_FILE, ORIGINAL_ROWS, build_original_database, query, run_cli, table_snapshot
+
+#: Our migrations after the baseline that adoption records instead of running.
+LATER_MIGRATIONS = [m for m in available_migrations() if m.version > 1]
+#: Tables our migrations add beside the original's.
+OUR_TABLES = ("folionaut_migrations", "folionaut_content_changes")
 
 
 def original_in(data_dir: Path) -> Path:
@@ -25,11 +30,12 @@ def test_migrate_adopts_an_original_database_without_losing_a_row(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "adopted existing Folionaut database: kept its tables and rows, recorded 0001 as applied",
-        "applied 0002_content_search",
+        *(f"applied {m.version:04d}_{m.name}" for m in LATER_MIGRATIONS),
     ]
     after = table_snapshot(path)
-    assert {name: rows for name, rows in after.items() if name != "folionaut_migrations"} == before
-    assert [(row[0], row[1]) for row in after["folionaut_migrations"]] == [(1, "initial"), (2, "content_search")]
+    assert {name: rows for name, rows in after.items() if name not in OUR_TABLES} == before
+    assert [(row[0], row[1]) for row in after["folionaut_migrations"]] == [
+        (m.version, m.name) for m in available_migrations()]
     # The original's DDL is kept as it was (e.g. its NOT NULL ip_hash), our indexes are added beside its own.
     sessions_sql = query(path, "SELECT sql FROM sqlite_master WHERE name = 'chat_sessions'")[0][0]
     assert "`ip_hash` text NOT NULL" in sessions_sql
@@ -49,7 +55,7 @@ def test_status_and_check_see_an_original_database_without_changing_it(tmp_path:
     schema = query(path, "SELECT name FROM sqlite_master ORDER BY name")
     status = run_cli(["migrate", "--status"], tmp_path)
     assert status.exit_code == 0
-    assert status.stdout.splitlines() == ["pending  0001_initial", "pending  0002_content_search"]
+    assert status.stdout.splitlines() == [f"pending  {m.version:04d}_{m.name}" for m in available_migrations()]
     check = run_cli(["check"], tmp_path)
     assert check.exit_code == 1
     assert "fail  migrations  an original Folionaut database to adopt; run `folionaut migrate`" in check.stdout
@@ -61,7 +67,7 @@ async def test_serve_adopts_too_and_the_content_reads(tmp_path: Path) -> None:
     db = await SQLiteDatabase.open(path)
     try:
         applied = await apply_migrations(db)  # what serve runs at startup
-        assert [m.version for m in applied] == [2]
+        assert [m.version for m in applied] == [m.version for m in LATER_MIGRATIONS]
         published = await ContentRepository(db).list_published()
         assert sorted(item.slug for item in published) == ["about", "folionaut"]
         history = await ContentRepository(db).history("content_V1StGXR8_Z5jdHi6B", limit=10, offset=0)

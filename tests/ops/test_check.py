@@ -6,6 +6,7 @@ import asyncio
 import socket
 from pathlib import Path
 
+from folionaut.storage.migrate import available_migrations
 from tests.helpers.fake_llm import FakeLLM
 from tests.ops.conftest import CLI, DB_FILE, run_cli, seed_database, subprocess_env
 
@@ -84,7 +85,8 @@ def test_pending_migrations_fail_with_the_fix(tmp_path: Path) -> None:
     (tmp_path / DB_FILE).touch()  # an empty SQLite database
     result = run_cli(["check"], tmp_path)
     assert result.exit_code == 1
-    assert ("fail  migrations  2 pending (0001_initial, 0002_content_search); run `folionaut migrate`"
+    pending = [f"{m.version:04d}_{m.name}" for m in available_migrations()]
+    assert (f"fail  migrations  {len(pending)} pending ({', '.join(pending)}); run `folionaut migrate`"
             in result.stdout.splitlines())
 
 

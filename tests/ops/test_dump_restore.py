@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from folionaut.storage.migrate import available_migrations
 from tests.ops.conftest import (
     DB_FILE,
     UNICODE_SAMPLES,
@@ -167,10 +168,11 @@ def test_truncated_dump_changes_nothing(seeded: Path, target_with_rows: Path, tm
     message = restore_fails(target_with_rows, cut_mid_line)
     assert "truncated" in message and "line " in message
 
-    # Cut exactly at a line boundary: every statement is complete, but COMMIT is missing.
+    # Cut exactly after a row's line: every statement is complete, but COMMIT is missing.
     lines = full.decode().splitlines(keepends=True)
+    cut = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("INSERT INTO")) + 1
     cut_at_line = tmp_path / "cut-at-line.sql"
-    cut_at_line.write_text("".join(lines[: len(lines) // 2]))
+    cut_at_line.write_text("".join(lines[:cut]))
     message = restore_fails(target_with_rows, cut_at_line)
     assert "truncated" in message and "COMMIT" in message
 
@@ -255,13 +257,14 @@ def test_restores_a_sqlite3_dump_of_an_original_database(tmp_path: Path) -> None
     result = run_cli(["restore", str(dump)], target)
     assert result.exit_code == 0, result.output
     assert "adopted existing Folionaut database" in result.stdout
-    assert "applied 0002_content_search" in result.stdout
+    assert all(f"applied {m.version:04d}_{m.name}" in result.stdout for m in available_migrations()[1:])
 
     restored = target / DB_FILE
     expected = table_snapshot(original)
     actual = table_snapshot(restored)
-    assert {name: rows for name, rows in actual.items() if name != "folionaut_migrations"} == expected
-    assert [row[0] for row in actual["folionaut_migrations"]] == [1, 2]
+    ours = ("folionaut_migrations", "folionaut_content_changes")
+    assert {name: rows for name, rows in actual.items() if name not in ours} == expected
+    assert [row[0] for row in actual["folionaut_migrations"]] == [m.version for m in available_migrations()]
     assert search_count(restored, "zurich") == 1  # backfilled by 0002, diacritics folded
     assert run_cli(["migrate"], target).stdout.strip() == "nothing to apply: the database is up to date"
 
