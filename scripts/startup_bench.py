@@ -53,9 +53,15 @@ def time_to_live(command: list[str], env: dict[str, str]) -> float:
             return seconds
 
 
-def measure(runs: int, once: Callable[[], float]) -> list[float]:
-    once()  # warm the OS page cache and __pycache__ so the runs compare packaging, not the disk
-    return [once() for _ in range(runs)]
+def measure(runs: int, variants: list[Callable[[], float]]) -> list[list[float]]:
+    """Run the variants in turn, round after round, so a load change on the machine hits all alike."""
+    for once in variants:
+        once()  # warm-up: OS page cache, and the warm SHIV_ROOT's extraction
+    samples: list[list[float]] = [[] for _ in variants]
+    for _ in range(runs):
+        for once, into in zip(variants, samples, strict=True):
+            into.append(once())
+    return samples
 
 
 def summary(samples: list[float]) -> str:
@@ -92,17 +98,20 @@ def main() -> int:
             build_seconds = None
         pyz = pyz.resolve()
 
-        source = measure(args.runs, lambda: time_to_live(
-            [sys.executable, str(ROOT / "folionaut.py"), "serve", "--port", "0"], clean_env()))
+        def source() -> float:
+            return time_to_live([sys.executable, str(ROOT / "folionaut.py"), "serve", "--port", "0"], clean_env())
 
         def cold() -> float:
             with tempfile.TemporaryDirectory(prefix="folionaut-shiv-") as root:
                 return time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], clean_env(SHIV_ROOT=root))
 
-        first = measure(args.runs, cold)
         warm_root = Path(tmp) / "shiv-root"
         warm_env = clean_env(SHIV_ROOT=str(warm_root))
-        later = measure(args.runs, lambda: time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], warm_env))
+
+        def warm() -> float:
+            return time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], warm_env)
+
+        first_source, first, later = measure(args.runs, [source, cold, warm])
         extracted = sum(f.stat().st_size for f in warm_root.rglob("*") if f.is_file())
         size = pyz.stat().st_size
 
@@ -111,13 +120,16 @@ def main() -> int:
     print(f"- Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
           f"CPython {version}; load average before the runs: {load_before}")
     print(f"- Command: `{Path(sys.executable).name} scripts/startup_bench.py --runs {args.runs}`")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("- PYTHONDONTWRITEBYTECODE is set: no new bytecode is written (the checkout uses the __pycache__ "
+              "it has; the zipapp compiles its own once, at extraction)")
     print()
-    print(f"Time from process start to the first 200 on `/api/health/live` ({args.runs} runs after one warm-up, "
-          "each in an empty directory):")
+    print(f"Time from process start to the first 200 on `/api/health/live` ({args.runs} rounds after one warm-up, "
+          "the three starts taking turns; each in an empty directory):")
     print()
     print("| start | median ms | min ms | max ms |")
     print("|---|---|---|---|")
-    print(f"| `python folionaut.py serve` (checkout + venv) | {summary(source)} |")
+    print(f"| `python folionaut.py serve` (checkout + venv) | {summary(first_source)} |")
     print(f"| `folionaut.pyz serve`, first start (fresh SHIV_ROOT: extraction) | {summary(first)} |")
     print(f"| `folionaut.pyz serve`, later starts (SHIV_ROOT reused) | {summary(later)} |")
     print()
