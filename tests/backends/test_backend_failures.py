@@ -196,9 +196,13 @@ async def test_backend_outage_is_a_clear_500_and_heals(
 
 @pytest.mark.parametrize("remote", ["hrana-ws"], indirect=True)
 async def test_backend_dropped_websocket_heals_reads_and_fails_writes_clearly(
-    api: TestClient, remote: DatabaseBackend, log_lines: LogLines
+    aiohttp_client: Any, remote: DatabaseBackend, data_dir: Path, log_lines: LogLines
 ) -> None:
     assert remote.server is not None
+    # A call timeout well beyond the server's delay below, so what fails the write is the drop.
+    settings = test_settings(data_dir=str(data_dir), admin_api_key=ADMIN_KEY, feature_rate_limiting=False,
+                             turso_call_timeout_ms=10_000, **remote.settings_changes())
+    api = await aiohttp_client(create_app(settings))
     created = await api.post(ADMIN, headers=ADMIN_HEADERS, json={"type": "project", "data": {"title": "Kept"}})
     assert created.status == 201
     errors_before = await _errors_metric(api)
@@ -210,17 +214,20 @@ async def test_backend_dropped_websocket_heals_reads_and_fails_writes_clearly(
     assert await _errors_metric(api) == errors_before
 
     # A write in flight when the socket drops is not retried (it may have applied): a clear 500.
-    remote.server.delay(0.3)  # keeps the write waiting on the server while the socket drops
+    # An explicit slug makes the create one batch call and nothing else.
+    remote.server.delay(2.0)  # holds the write on the server while the socket drops
     mark = len(log_lines.lines)
-    write = asyncio.ensure_future(api.put(f"{ADMIN}/{(await created.json())['data']['id']}",
-                                          headers=ADMIN_HEADERS, json={"status": "published"}))
-    await asyncio.sleep(0.1)
+    write = asyncio.ensure_future(api.post(
+        ADMIN, headers={**ADMIN_HEADERS, "X-Request-Id": "dropped-write"},
+        json={"type": "project", "slug": "in-flight", "data": {"title": "In flight"}}))
+    await asyncio.sleep(0.2)
     await remote.server.drop_sockets()
     response = await write
     assert response.status == 500
-    assert (await response.json())["error"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert (await response.json())["error"] == {
+        "code": "INTERNAL_SERVER_ERROR", "message": "Internal server error", "requestId": "dropped-write"}
     errors = log_lines.errors_since(mark)
-    assert len(errors) == 1 and "libSQL" in errors[0], errors
+    assert len(errors) == 1 and "dropped-write" in errors[0] and "WebSocket was closed" in errors[0], errors
     assert await _errors_metric(api) == errors_before + 1
 
     remote.server.delay(0)
