@@ -8,7 +8,9 @@ machine.
 from __future__ import annotations
 
 import gzip
+import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -70,6 +72,32 @@ def test_every_command_has_help(zipapp: Path, shiv_root: Path, command: str) -> 
 def test_usage_error_exits_2(zipapp: Path, shiv_root: Path) -> None:
     done = run_pyz(zipapp, shiv_root, "no-such-command")
     assert done.returncode == 2
+
+
+def other_cpython() -> str | None:
+    """Another CPython minor version on this machine, if there is one that runs."""
+    on_path = [shutil.which(f"python3.{minor}") for minor in range(8, 20) if minor != sys.version_info.minor]
+    # Interpreters installed beside this one (pyenv, /opt/python/…), whose shims may refuse to run.
+    siblings = sorted(str(p) for p in Path(sys.base_prefix).parent.glob("*/bin/python3.*") if p.name[8:].isdigit())
+    for path in [p for p in on_path if p] + siblings:
+        if path.endswith(f"python3.{sys.version_info.minor}"):
+            continue
+        probe = subprocess.run([path, "-c", "import sys; print(sys.implementation.name)"],
+                               capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0 and probe.stdout.strip() == "cpython":
+            return path
+    return None
+
+
+def test_another_python_version_is_refused_in_one_line(zipapp: Path, tmp_path: Path) -> None:
+    python = other_cpython()
+    if python is None:
+        pytest.skip("no other CPython minor version installed to try the zipapp with")
+    done = subprocess.run([python, str(zipapp), "--version"], env=clean_env(SHIV_ROOT=str(tmp_path)),
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS)
+    assert done.returncode == 2
+    wanted = f"needs CPython {sys.version_info.major}.{sys.version_info.minor}"
+    assert wanted in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_migrations_are_found_inside_the_zipapp(zipapp: Path, shiv_root: Path, tmp_path: Path) -> None:
