@@ -1,0 +1,63 @@
+"""scripts/bench.py runs end to end on a tiny setting (--quick) so it cannot rot.
+
+Only the presence and shape of the figures is checked, never their values:
+speed is recorded in docs/benchmarks.md, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WRK_FIGURES = {"rps", "p50_ms", "p99_ms", "cpu_us", "requests", "errors", "non_2xx_3xx"}
+SCENARIOS = {"bundle", "bundle_304", "item", "list", "live"}
+
+
+def check_reads(reads: dict) -> None:
+    assert set(reads) == SCENARIOS
+    for entry in reads.values():
+        assert WRK_FIGURES <= set(entry["service"])
+        assert WRK_FIGURES <= set(entry["ceiling"])
+        assert isinstance(entry["ratio"], float)
+        assert entry["service"]["requests"] > 0
+
+
+@pytest.mark.slow
+def test_quick_benchmark_reports_every_figure(redis_url: str) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: the benchmark needs it (apt-get install -y wrk; .ci/run installs it)")
+    done = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--quick", "--json", "--redis", redis_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+
+    assert report["portfolio"]["published"] == 40
+    assert report["portfolio"]["types"] == 8
+    check_reads(report["reads"])
+    assert set(report["rss_mb"]) == {"idle", "load"}
+    assert {"first", "last", "rps_ratio_last_to_first", "rss_growth_mb"} <= set(report["leak"])
+    for kind in ("sequential", "concurrent"):
+        writes = report["writes"][kind]
+        assert {"updates", "per_second", "p50_ms", "p99_ms", "non_2xx", "sqlite_busy", "statuses"} <= set(writes)
+        assert sum(writes["statuses"].values()) == writes["updates"]
+    assert report["writes"]["concurrent"]["concurrency"] == 50
+    assert {"on", "off", "ratio_on_to_off"} <= set(report["limiter_memory"])
+    check_reads(report["redis"]["reads"])
+    assert {"on", "off", "ratio_on_to_off"} <= set(report["redis"]["limiter"])
+    assert len(report["cold_start_ms"]["runs"]) >= 1 and report["cold_start_ms"]["median"] > 0
+    assert {"bundle_ratio", "item_ratio", "bundle_304_ratio", "p99_ms", "rss_load_mb"} <= set(report["targets"])
+
+
+def test_usage_errors_exit_2() -> None:
+    done = subprocess.run([sys.executable, "scripts/bench.py", "--rounds", "0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "--rounds" in done.stderr
