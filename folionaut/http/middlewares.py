@@ -8,9 +8,10 @@ hot, and one function doing each step once is cheaper than a stack of them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from folionaut.core.errors import (
     ValidationError,
 )
 from folionaut.core.logging import get_logger, request_id_var
+from folionaut.http.deadlines import DeadlineTimers
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
@@ -100,6 +102,10 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
     allow_any_origin = "*" in allowed_origins
     default_timeout = settings.request_timeout_ms / 1000
     timeouts = {"chat": settings.chat_request_timeout_ms / 1000, "none": None}
+    deadlines = DeadlineTimers()  # shared timers: asyncio.timeout per request costs ~8 µs under uvloop
+    # Generated request ids: 32 hex chars, unique without a urandom syscall per request (as uuid4 makes).
+    id_prefix = secrets.token_hex(8)
+    id_counter = itertools.count(1)
     production = settings.is_production
     series: dict[tuple[str, str, int], tuple[object, object]] = {}
 
@@ -127,7 +133,10 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
     async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id")
-        request_id = incoming if incoming and _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        if incoming and _SANE_REQUEST_ID.match(incoming):
+            request_id = incoming
+        else:
+            request_id = f"{id_prefix}{next(id_counter):016x}"
         token = request_id_var.set(request_id)
         try:
             try:
@@ -146,13 +155,16 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
                     if limit is None:
                         response = await handler(request)
                     else:
+                        deadline = deadlines.start(limit)
                         try:
-                            async with asyncio.timeout(limit) as deadline:
-                                response = await handler(request)
-                        except TimeoutError:
-                            if deadline.expired():
+                            response = await handler(request)
+                        except BaseException as exc:  # as asyncio.timeout: our cancellation becomes the timeout
+                            ours = deadlines.finish(deadline)
+                            if (ours and isinstance(exc, asyncio.CancelledError)) or (
+                                    deadline.expired and isinstance(exc, TimeoutError)):
                                 raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
                             raise
+                        deadlines.finish(deadline)
             except AppError as exc:
                 if isinstance(exc, InternalError):
                     if isinstance(exc, DatabaseUnavailableError):
