@@ -158,5 +158,7 @@ async def resilience_context(app: web.Application) -> AsyncIterator[None]:
 def setup_resilience(app: web.Application) -> None:
     """Call before the database/content cleanup contexts are added (the cache must exist first)."""
     app.cleanup_ctx.append(resilience_context)
-    app.middlewares.append(rate_limit_middleware)
-    app.on_response_prepare.append(add_rate_limit_headers)
+    if app[SETTINGS].feature_rate_limiting:
+        # Off means no middleware and no response hook at all: each costs every request on the read path.
+        app.middlewares.append(rate_limit_middleware)
+        app.on_response_prepare.append(add_rate_limit_headers)
