@@ -71,6 +71,10 @@ class LayeredCache:
             self._pending_clear = True
             self._pending_keys.clear()
 
+    def peek(self, key: str) -> CacheEntry | None:
+        """An L1 hit without an await (``MemoryCache.peek``); None means: call ``get``."""
+        return self.l1.peek(key)
+
     async def get(self, key: str) -> CacheEntry | None:
         entry = self.l1.get_now(key)
         if entry is not None:

@@ -28,6 +28,14 @@ class MemoryCache:
         (self._miss if entry is None else self._hit).inc()
         return entry
 
+    def peek(self, key: str) -> CacheEntry | None:
+        """A hit without an await, counting hits only: after a miss the caller goes on to
+        ``get``, which counts the miss (so every read is counted once)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._hit.inc()
+        return entry
+
     async def set(self, key: str, entry: CacheEntry) -> None:
         self._entries[key] = entry
         self._set.inc()

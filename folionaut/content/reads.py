@@ -36,7 +36,13 @@ class PublishedReads:
         self.service = service
         self.cache = cache
         self._generation = 0
+        self._peek: Callable[[str], CacheEntry | None] | None = getattr(cache, "peek", None)
         service.on_change(self.invalidate)
+
+    def cached(self, key: str) -> CacheEntry | None:
+        """The in-process entry for ``key`` without awaiting anything (the hot path), or None:
+        then use ``bundle``/``listing``/``item``, which also try the other layers."""
+        return self._peek(key) if self._peek is not None else None
 
     async def invalidate(self, change: ContentChange) -> None:
         self._generation += 1

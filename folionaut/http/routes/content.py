@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from folionaut.cache.base import CacheEntry
+from folionaut.cache.base import CacheEntry, bundle_key, item_key, list_key
 from folionaut.content.reads import PublishedReads
 from folionaut.content.validation import check_name
 from folionaut.http.etag import none_match
@@ -29,20 +29,33 @@ def _conditional(request: web.Request, entry: CacheEntry, cache_control: str) ->
 async def list_content(request: web.Request) -> web.Response:
     raw_type = request.query.get("type")
     content_type = check_name(raw_type, "type") if raw_type else None
-    entry = await request.app[PUBLISHED_READS].listing(content_type)
+    reads = request.app[PUBLISHED_READS]
+    entry = reads.cached(list_key(content_type))
+    if entry is None:
+        entry = await reads.listing(content_type)
     return _conditional(request, entry, LIST_MAX_AGE)
 
 
 @rate_limited("content")
 async def bundle(request: web.Request) -> web.Response:
-    return _conditional(request, await request.app[PUBLISHED_READS].bundle(), ITEM_MAX_AGE)
+    reads = request.app[PUBLISHED_READS]
+    entry = reads.cached(bundle_key())
+    if entry is None:
+        entry = await reads.bundle()
+    return _conditional(request, entry, ITEM_MAX_AGE)
 
 
 @rate_limited("content")
 async def get_item(request: web.Request) -> web.Response:
-    content_type = check_name(request.match_info["type"], "type")
-    slug = check_name(request.match_info["slug"], "slug")
-    entry = await request.app[PUBLISHED_READS].item(content_type, slug)
+    raw_type, raw_slug = request.match_info["type"], request.match_info["slug"]
+    reads = request.app[PUBLISHED_READS]
+    # A hit needs no validation: only validated names are ever cached, and a name
+    # with ":" cannot form another item's key (names are [a-z0-9-]).
+    entry = reads.cached(item_key(raw_type, raw_slug))
+    if entry is None:
+        content_type = check_name(raw_type, "type")
+        slug = check_name(raw_slug, "slug")
+        entry = await reads.item(content_type, slug)
     return _conditional(request, entry, ITEM_MAX_AGE)
 
 
