@@ -186,6 +186,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "when empty outside production.", secret=True),
     SettingSpec("metrics_token", ("METRICS_TOKEN",), _parse_str, "",
                 "Optional read-only bearer token for /api/metrics scrapers.", secret=True),
+    SettingSpec("metrics_public", ("METRICS_PUBLIC",), _parse_bool, False,
+                "Serve /api/metrics without credentials (as the runbook's bare curl expects); "
+                "the series hold no secrets and client IPs only hashed."),
     SettingSpec("cors_origins", ("CORS_ORIGINS",), _parse_origins, (),
                 "Comma-separated origins allowed by CORS; empty allows none."),
     SettingSpec("trust_proxy", ("TRUST_PROXY",), _parse_int(0, 10), 0,
@@ -251,6 +254,7 @@ class Settings:
     redis_url: str
     admin_api_key: str
     metrics_token: str
+    metrics_public: bool
     cors_origins: tuple[str, ...]
     trust_proxy: int
     request_timeout_ms: int

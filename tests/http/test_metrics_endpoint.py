@@ -51,6 +51,15 @@ async def test_no_token_configured_means_bearer_is_refused(make_client: MakeClie
     assert (await client.get("/api/metrics", headers={"Authorization": "Bearer "})).status == 401
 
 
+async def test_metrics_public_serves_the_runbooks_bare_curl(make_client: MakeClient, settings: Settings) -> None:
+    # The runbook checks the breaker with `curl -s …/api/metrics | grep circuit_breaker`, no credentials.
+    client = await make_client(settings.replace(metrics_public=True))
+    anonymous = await client.get("/api/metrics")
+    assert anonymous.status == 200
+    assert 'circuit_breaker_state{name="llm"} 0.0' in await anonymous.text()
+    assert (await client.get("/api/v1/admin/content")).status == 401  # only metrics are opened
+
+
 async def test_every_named_series_is_there_from_startup(
     make_client: MakeClient, settings: Settings, admin_headers: dict[str, str]
 ) -> None:

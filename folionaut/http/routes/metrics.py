@@ -1,18 +1,19 @@
-"""Prometheus metrics: admin key, or the read-only METRICS_TOKEN for scrapers."""
+"""Prometheus metrics: admin key, or the read-only METRICS_TOKEN for scrapers (or open, with METRICS_PUBLIC)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from folionaut.http.auth import check_admin
-from folionaut.http.keys import METRICS
+from folionaut.http.keys import METRICS, SETTINGS
 
 # The classic text format: what every Prometheus-compatible scraper parses.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def metrics(request: web.Request) -> web.Response:
-    check_admin(request, allow_metrics_token=True)
+    if not request.app[SETTINGS].metrics_public:
+        check_admin(request, allow_metrics_token=True)
     return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE,
                                                                       "Cache-Control": "no-store"})
 
