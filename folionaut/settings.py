@@ -222,6 +222,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "Timeout of one LLM call in milliseconds."),
     SettingSpec("llm_max_retries", ("LLM_MAX_RETRIES",), _parse_int(0, 10), 3,
                 "Retries of a failed LLM call (429, 5xx, connection errors)."),
+    SettingSpec("circuit_breaker_failure_threshold", ("CIRCUIT_BREAKER_FAILURE_THRESHOLD",), _parse_int(1, 1000), 5,
+                "Consecutive failed LLM calls that open the llm circuit breaker (chat then answers 502)."),
+    SettingSpec("circuit_breaker_reset_timeout_ms", ("CIRCUIT_BREAKER_RESET_TIMEOUT_MS",),
+                _parse_int(100, 3_600_000), 30_000,
+                "How long the open breaker waits before letting one probe call through (half-open)."),
+    SettingSpec("circuit_breaker_success_threshold", ("CIRCUIT_BREAKER_SUCCESS_THRESHOLD",), _parse_int(1, 100), 2,
+                "Successful probe calls that close a half-open breaker."),
     SettingSpec("chat_session_ttl_minutes", ("CHAT_SESSION_TTL_MINUTES",), _parse_int(1, 10_080), 30,
                 "Idle minutes after which a chat session expires."),
     SettingSpec("portfolio_owner_name", ("PORTFOLIO_OWNER_NAME",), _parse_str, "the portfolio owner",
@@ -273,6 +280,9 @@ class Settings:
     llm_temperature: float
     llm_request_timeout_ms: int
     llm_max_retries: int
+    circuit_breaker_failure_threshold: int
+    circuit_breaker_reset_timeout_ms: int
+    circuit_breaker_success_threshold: int
     chat_session_ttl_minutes: int
     portfolio_owner_name: str
     public_contact_email: str

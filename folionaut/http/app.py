@@ -77,7 +77,12 @@ async def content_context(app: web.Application) -> AsyncIterator[None]:
 
 async def chat_context(app: web.Application) -> AsyncIterator[None]:
     settings, clock, metrics, content_service = app[SETTINGS], app[CLOCK], app[METRICS], app[CONTENT]
-    breaker = CircuitBreaker("llm", clock, metrics, is_failure=is_breaker_failure)
+    breaker = CircuitBreaker(
+        "llm", clock, metrics, is_failure=is_breaker_failure,
+        failure_threshold=settings.circuit_breaker_failure_threshold,
+        reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
+        success_threshold=settings.circuit_breaker_success_threshold,
+    )
     llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=app.get(chat.LLM_SLEEP, asyncio.sleep))
     await llm.start()
 

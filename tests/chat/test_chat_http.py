@@ -295,6 +295,26 @@ async def test_breaker_opens_after_five_failures_then_recovers_through_half_open
     assert len(fake_llm.chat_requests) == 8
 
 
+async def test_breaker_thresholds_come_from_settings(
+    start: Start, chat_settings: Settings, fake_llm: FakeLLM, admin_headers: dict[str, str],
+) -> None:
+    # The runbook's "temporarily increase failureThreshold in config".
+    clock = ManualClock()
+    client = await start(chat_settings.replace(
+        circuit_breaker_failure_threshold=7, circuit_breaker_reset_timeout_ms=5000,
+        circuit_breaker_success_threshold=1), clock=clock)
+    fake_llm.enqueue(*[server_error(500) for _ in range(7)])
+    for attempt in range(7):
+        assert breaker_state(await metrics_text(client, admin_headers)) == 0, attempt
+        assert (await ask(client)).status == 502
+    assert breaker_state(await metrics_text(client, admin_headers)) == 2
+    clock.advance(5.1)
+    assert breaker_state(await metrics_text(client, admin_headers)) == 1
+    fake_llm.enqueue(answer("back"))
+    assert (await ask(client)).status == 200
+    assert breaker_state(await metrics_text(client, admin_headers)) == 0
+
+
 async def test_a_failed_half_open_probe_opens_the_circuit_again(
     start: Start, chat_settings: Settings, fake_llm: FakeLLM, admin_headers: dict[str, str],
 ) -> None:
