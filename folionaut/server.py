@@ -4,58 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from folionaut.core.logging import get_logger
 from folionaut.http.app import create_app
-from folionaut.http.middlewares import TIMEOUT_ATTRIBUTE
+from folionaut.http.keys import IN_FLIGHT
 from folionaut.settings import Settings
 
 log = get_logger("server")
 
 #: In-flight requests get this long to finish after a stop signal.
 SHUTDOWN_GRACE_SECONDS = 30.0
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class InFlightRequests:
-    """Counts requests being handled, so shutdown can wait for them before closing connections.
-
-    aiohttp's own graceful shutdown stops reading from every connection first, so a
-    request still receiving its body (a slow upload) would hang until the timeout and
-    be cancelled. Draining while connections still read lets such requests finish.
-    Long-lived streams (routes marked ``route_timeout("none")``) are not waited for.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if getattr(request.match_info.handler, TIMEOUT_ATTRIBUTE, None) == "none":
-            return await handler(request)
-        self.count += 1
-        self._idle.clear()
-        try:
-            return await handler(request)
-        finally:
-            self.count -= 1
-            if self.count == 0:
-                self._idle.set()
-
-    async def drained(self, grace_seconds: float) -> bool:
-        try:
-            async with asyncio.timeout(grace_seconds):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
-
 
 async def serve(settings: Settings) -> None:
     # Signal handlers first: a SIGTERM during startup must also mean "stop cleanly",
@@ -65,8 +25,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
-    in_flight = InFlightRequests()
-    app.middlewares.append(in_flight.middleware)  # innermost: counts requests that reached a route
+    in_flight = app[IN_FLIGHT]  # counted by the edge middleware
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=False)
     try:
         await runner.setup()  # opens the database and applies pending migrations

@@ -25,7 +25,18 @@ from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
 from folionaut.http import idempotency
-from folionaut.http.keys import CLOCK, CONTENT, CONTENT_CACHE, DATABASE, KV_STORE, METRICS, SETTINGS, STARTED_AT
+from folionaut.http.inflight import InFlightRequests
+from folionaut.http.keys import (
+    CLOCK,
+    CONTENT,
+    CONTENT_CACHE,
+    DATABASE,
+    IN_FLIGHT,
+    KV_STORE,
+    METRICS,
+    SETTINGS,
+    STARTED_AT,
+)
 from folionaut.http.middlewares import make_edge_middleware
 from folionaut.http.resilience import setup_resilience
 from folionaut.http.responses import MAX_BODY_BYTES
@@ -107,8 +118,9 @@ async def chat_context(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> web.Application:
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
+    in_flight = InFlightRequests()
     app = web.Application(
-        middlewares=[make_edge_middleware(settings, metrics)],
+        middlewares=[make_edge_middleware(settings, metrics, in_flight)],
         client_max_size=MAX_BODY_BYTES,
         handler_args={"access_log": None},
     )
@@ -116,6 +128,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metri
     app[CLOCK] = clock
     app[METRICS] = metrics
     app[STARTED_AT] = clock.monotonic()
+    app[IN_FLIGHT] = in_flight
 
     setup_resilience(app)  # Redis, limiters, shared cache, KV: before the content context uses the cache
     app.cleanup_ctx.append(database_context)

@@ -37,13 +37,15 @@ class DeadlineTimers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: dict[int, tuple[asyncio.TimerHandle, set[Deadline]]] = {}
 
-    def start(self, seconds: float) -> Deadline:
-        """Arm a deadline ``seconds`` from now for the current task."""
-        loop = asyncio.get_running_loop()
+    def start(self, seconds: float, task: asyncio.Task[object]) -> Deadline:
+        """Arm a deadline ``seconds`` from now for ``task`` (the request's handler task).
+
+        The task is passed in rather than looked up: ``asyncio.current_task()`` and
+        ``get_running_loop()`` each make a ``getpid`` system call on CPython 3.11.
+        """
+        loop = task.get_loop()
         if loop is not self._loop:  # an app served by a new loop (tests): old timers are gone with it
             self._loop, self._slots = loop, {}
-        task = asyncio.current_task()
-        assert task is not None
         slot = math.ceil((loop.time() + seconds) / self._resolution)
         deadline = Deadline(task, slot)
         entry = self._slots.get(slot)

@@ -8,6 +8,7 @@ from folionaut.cache.base import ContentCache
 from folionaut.cache.kv import KeyValueStore
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock
+from folionaut.http.inflight import InFlightRequests
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.ratelimit import RateLimiter
 from folionaut.resilience.redis_health import RedisHealth
@@ -21,6 +22,7 @@ DATABASE = web.AppKey("database", Database)
 CONTENT = web.AppKey("content_service", ContentService)
 CONTENT_CACHE = web.AppKey("content_cache", ContentCache)
 STARTED_AT = web.AppKey("started_at", float)
+IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
 # Resilience (folionaut/http/resilience.py): REDIS_HEALTH only exists when REDIS_URL is set.
 REDIS_HEALTH = web.AppKey("redis_health", RedisHealth)
 RATE_LIMITERS = web.AppKey("rate_limiters", dict[str, RateLimiter])

@@ -29,6 +29,7 @@ from folionaut.core.errors import (
 )
 from folionaut.core.logging import get_logger, request_id_var
 from folionaut.http.deadlines import DeadlineTimers
+from folionaut.http.inflight import InFlightRequests
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
@@ -97,7 +98,7 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> AppErr
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
+def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlightRequests) -> Middleware:
     allowed_origins = set(settings.cors_origins)
     allow_any_origin = "*" in allowed_origins
     default_timeout = settings.request_timeout_ms / 1000
@@ -107,19 +108,7 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
     id_prefix = secrets.token_hex(8)
     id_counter = itertools.count(1)
     production = settings.is_production
-    series: dict[tuple[str, str, int], tuple[object, object]] = {}
-
-    def observe(method: str, path: str, status: int, seconds: float) -> None:
-        key = (method, path, status)
-        children = series.get(key)
-        if children is None:
-            if len(series) > 5000:  # bounded even if someone invents methods
-                series.clear()
-            children = (metrics.http_requests.labels(method, path, str(status)),
-                        metrics.http_duration.labels(method, path))
-            series[key] = children
-        children[0].inc()  # type: ignore[attr-defined]
-        children[1].observe(seconds)  # type: ignore[attr-defined]
+    observe = metrics.http.record
 
     def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
         origin = request.headers.get("Origin")
@@ -152,10 +141,11 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
                 else:
                     kind = getattr(request.match_info.handler, TIMEOUT_ATTRIBUTE, None)
                     limit = timeouts[kind] if kind in timeouts else default_timeout
-                    if limit is None:
+                    if limit is None:  # long-lived streams: no deadline, and shutdown does not wait for them
                         response = await handler(request)
                     else:
-                        deadline = deadlines.start(limit)
+                        deadline = deadlines.start(limit, request.task)
+                        in_flight.enter()
                         try:
                             response = await handler(request)
                         except BaseException as exc:  # as asyncio.timeout: our cancellation becomes the timeout
@@ -164,6 +154,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics) -> Middleware:
                                     deadline.expired and isinstance(exc, TimeoutError)):
                                 raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
                             raise
+                        finally:
+                            in_flight.leave()
                         deadlines.finish(deadline)
             except AppError as exc:
                 if isinstance(exc, InternalError):

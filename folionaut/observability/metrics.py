@@ -6,13 +6,70 @@ label values are known) so the runbook's greps always find them.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.utils import floatToGoString
 
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+HTTP_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class HttpRequestStats:
+    """``http_requests_total`` and ``http_request_duration_seconds``, kept as plain numbers.
+
+    Every request records here, so recording is dict arithmetic and one bisect
+    (the event loop is single-threaded: no locks), and the Prometheus families are
+    built only when scraped. Labels stay bounded: route templates, never raw paths,
+    and methods outside the usual set count as ``OTHER``.
+    """
+
+    def __init__(self, buckets: tuple[float, ...] = HTTP_DURATION_BUCKETS) -> None:
+        self._buckets = buckets
+        self._counts: dict[tuple[str, str, int], int] = {}
+        # Per (method, path): a count per bucket, one for +Inf, then the sum of seconds.
+        self._durations: dict[tuple[str, str], list[float]] = {}
+
+    def record(self, method: str, path: str, status: int, seconds: float) -> None:
+        if method not in _KNOWN_METHODS:
+            method = "OTHER"
+        key = (method, path, status)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        series = self._durations.get((method, path))
+        if series is None:
+            series = self._durations[(method, path)] = [0] * (len(self._buckets) + 2)
+        series[bisect_left(self._buckets, seconds)] += 1
+        series[-1] += seconds
+
+    def describe(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("http_requests", "HTTP requests by method, route template and status",
+                                  labels=["method", "path", "status"])
+        yield HistogramMetricFamily("http_request_duration_seconds", "HTTP request duration by route template",
+                                    labels=["method", "path"])
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily("http_requests", "HTTP requests by method, route template and status",
+                                       labels=["method", "path", "status"])
+        for (method, path, status), count in sorted(self._counts.items()):
+            requests.add_metric([method, path, str(status)], count)
+        yield requests
+        durations = HistogramMetricFamily("http_request_duration_seconds", "HTTP request duration by route template",
+                                          labels=["method", "path"])
+        for (method, path), series in sorted(self._durations.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*map(floatToGoString, self._buckets), "+Inf"), series[:-1], strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            durations.add_metric([method, path], buckets, series[-1])
+        yield durations
+
 
 
 class Metrics:
@@ -21,15 +78,8 @@ class Metrics:
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
-        self.http_requests = Counter(
-            "http_requests_total", "HTTP requests by method, route template and status",
-            ["method", "path", "status"], registry=registry,
-        )
-        self.http_duration = Histogram(
-            "http_request_duration_seconds", "HTTP request duration by route template",
-            ["method", "path"], registry=registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
+        self.http = HttpRequestStats()
+        registry.register(self.http)
         self.circuit_breaker_state = Gauge(
             "circuit_breaker_state", "Circuit breaker state (0 closed, 1 half_open, 2 open)",
             ["name"], registry=registry,

@@ -9,9 +9,15 @@ import pytest
 from folionaut.http.deadlines import DeadlineTimers
 
 
+def current_task() -> asyncio.Task[object]:
+    task = asyncio.current_task()
+    assert task is not None
+    return task
+
+
 async def test_an_expired_deadline_cancels_the_task_and_claims_the_cancellation() -> None:
     timers = DeadlineTimers()
-    deadline = timers.start(0.05)
+    deadline = timers.start(0.05, current_task())
     with pytest.raises(asyncio.CancelledError):
         await asyncio.sleep(5)
     assert timers.finish(deadline) is True  # ours: the edge turns it into a 504
@@ -20,7 +26,7 @@ async def test_an_expired_deadline_cancels_the_task_and_claims_the_cancellation(
 
 async def test_a_finished_deadline_never_fires() -> None:
     timers = DeadlineTimers()
-    deadline = timers.start(0.02)
+    deadline = timers.start(0.02, current_task())
     assert timers.finish(deadline) is False
     await asyncio.sleep(0.06)  # past the deadline: the task must not have been cancelled
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
@@ -30,7 +36,7 @@ async def test_someone_elses_cancellation_is_not_claimed() -> None:
     timers = DeadlineTimers()
 
     async def request() -> bool:
-        deadline = timers.start(10)
+        deadline = timers.start(10, current_task())
         try:
             await asyncio.sleep(5)
         except asyncio.CancelledError:
@@ -49,7 +55,7 @@ async def test_concurrent_requests_share_timers() -> None:
     release = asyncio.Event()
 
     async def request() -> None:
-        deadline = timers.start(30)
+        deadline = timers.start(30, current_task())
         started.set()
         await release.wait()
         timers.finish(deadline)
