@@ -15,6 +15,7 @@ database, and ending or expiring a session deletes the key.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,6 +98,8 @@ class ChatService:
         self.clock = clock
         self.metrics = metrics
         self.session_ttl = timedelta(minutes=settings.chat_session_ttl_minutes)
+        # Locks vanish once no turn holds or awaits them, so idle visitors cost nothing.
+        self._visitor_turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.kv = kv
 
     # --- sessions -------------------------------------------------------------------------
@@ -173,6 +176,15 @@ class ChatService:
     async def chat(
         self, text: str, visitor_id: str, ip_hash: str | None = None, user_agent: str | None = None
     ) -> ChatReply:
+        # One turn at a time per visitor (in this process): two first messages sent at once
+        # would otherwise each open a session, and a visitor's turns belong in order.
+        lock = self._visitor_turns.get(visitor_id)
+        if lock is None:
+            lock = self._visitor_turns[visitor_id] = asyncio.Lock()
+        async with lock:
+            return await self._turn(text, visitor_id, ip_hash, user_agent)
+
+    async def _turn(self, text: str, visitor_id: str, ip_hash: str | None, user_agent: str | None) -> ChatReply:
         now = self._now()
         session, statements = await self._session_for(visitor_id, ip_hash, user_agent, now)
         user_message = ChatMessage(
