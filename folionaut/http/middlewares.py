@@ -107,7 +107,6 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
     # Generated request ids: 32 hex chars, unique without a urandom syscall per request (as uuid4 makes).
     id_prefix = secrets.token_hex(8)
     id_counter = itertools.count(1)
-    production = settings.is_production
     observe = metrics.http.record
 
     def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -162,8 +161,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
                     if isinstance(exc, DatabaseUnavailableError):
                         metrics.database_connection_errors.inc()
                     log.error("request failed: %s", exc.message, extra={"path": request.path})
-                    shown = InternalError() if production or isinstance(exc, InternalError) else exc
-                    response = error_response(shown, request_id)
+                    # The cause is logged; clients only ever see the generic message (no SQL, no trace).
+                    response = error_response(InternalError(), request_id)
                 else:
                     response = error_response(exc, request_id)
             except web.HTTPException as exc:

@@ -67,15 +67,3 @@ async def test_ready_is_503_unhealthy_when_the_database_file_is_broken(
     assert response.status == 503
     assert await response.json() == {"status": "unhealthy", "checks": {"database": "error"}}
     assert (await client.get("/api/health/live")).status == 200  # liveness is not readiness
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode; covered by the cases above")
-async def test_ready_is_503_when_the_database_file_is_unreadable(make_client: Any, settings: Settings) -> None:
-    settings = settings.replace(turso_database_url="", turso_auth_token="")  # the embedded file
-    client = await make_client(settings)
-    settings.database_path.chmod(0)
-    try:
-        response = await client.get("/api/health/ready")
-        assert response.status == 503 and (await response.json())["checks"]["database"] == "error"
-    finally:
-        settings.database_path.chmod(0o600)
