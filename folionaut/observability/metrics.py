@@ -33,18 +33,16 @@ class HttpRequestStats:
 
     def __init__(self, buckets: tuple[float, ...] = HTTP_DURATION_BUCKETS) -> None:
         self._buckets = buckets
-        self._counts: dict[tuple[str, str, int], int] = {}
-        # Per (method, path): a count per bucket, one for +Inf, then the sum of seconds.
-        self._durations: dict[tuple[str, str], list[float]] = {}
+        # Per (method, path, status): a count per bucket, one for +Inf, then the sum of seconds.
+        # The request count and the per-(method, path) histogram are summed from these when scraped.
+        self._series: dict[tuple[str, str, int], list[float]] = {}
 
     def record(self, method: str, path: str, status: int, seconds: float) -> None:
         if method not in _KNOWN_METHODS:
             method = "OTHER"
-        key = (method, path, status)
-        self._counts[key] = self._counts.get(key, 0) + 1
-        series = self._durations.get((method, path))
+        series = self._series.get((method, path, status))
         if series is None:
-            series = self._durations[(method, path)] = [0] * (len(self._buckets) + 2)
+            series = self._series[(method, path, status)] = [0] * (len(self._buckets) + 2)
         series[bisect_left(self._buckets, seconds)] += 1
         series[-1] += seconds
 
@@ -57,19 +55,22 @@ class HttpRequestStats:
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily("http_requests", "HTTP requests by method, route template and status",
                                        labels=["method", "path", "status"])
-        for (method, path, status), count in sorted(self._counts.items()):
-            requests.add_metric([method, path, str(status)], count)
+        per_route: dict[tuple[str, str], list[float]] = {}
+        for (method, path, status), series in sorted(self._series.items()):
+            requests.add_metric([method, path, str(status)], sum(series[:-1]))
+            totals = per_route.setdefault((method, path), [0] * len(series))
+            for index, value in enumerate(series):
+                totals[index] += value
         yield requests
         durations = HistogramMetricFamily("http_request_duration_seconds", "HTTP request duration by route template",
                                           labels=["method", "path"])
-        for (method, path), series in sorted(self._durations.items()):
+        for (method, path), series in per_route.items():
             cumulative, buckets = 0.0, []
             for bound, count in zip((*map(floatToGoString, self._buckets), "+Inf"), series[:-1], strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))
             durations.add_metric([method, path], buckets, series[-1])
         yield durations
-
 
 
 class Metrics:
