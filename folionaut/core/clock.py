@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
+from time import monotonic as _monotonic
+from time import time as _wall_time
 from typing import Protocol
 
 
@@ -18,11 +19,9 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    def time(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
+    # The builtins themselves, not methods wrapping them: monotonic() is read on every cached read.
+    time = staticmethod(_wall_time)
+    monotonic = staticmethod(_monotonic)
 
 
 class ManualClock:

@@ -128,7 +128,7 @@ async def resilience_context(app: web.Application) -> AsyncIterator[None]:
 
         add_health_check(app, HealthCheck("redis", False, redis_check))
         app[CONTENT_CACHE] = LayeredCache(
-            MemoryCache(settings.l1_cache_ttl_seconds, metrics),
+            MemoryCache(settings.l1_cache_ttl_seconds, metrics, clock=clock),
             RedisCache(health.client, settings.content_cache_ttl_seconds, metrics),
             health,
         )
