@@ -75,7 +75,7 @@ async def content_context(app: web.Application) -> AsyncIterator[None]:
     app[CONTENT] = service
     if CONTENT_CACHE not in app:
         app[CONTENT_CACHE] = MemoryCache(settings.content_cache_ttl_seconds, app[METRICS], clock=app[CLOCK])
-    app[content.PUBLISHED_READS] = PublishedReads(service, app[CONTENT_CACHE])
+    app[content.PUBLISHED_RESPONSES] = content.PublishedResponses(PublishedReads(service, app[CONTENT_CACHE]))
     watcher = asyncio.create_task(service.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
     try:
         yield

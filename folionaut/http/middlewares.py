@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractMatchInfo
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from folionaut.core import jsonutil
 from folionaut.core.errors import (
@@ -28,8 +30,9 @@ from folionaut.core.errors import (
     ValidationError,
 )
 from folionaut.core.logging import get_logger, request_id_var
-from folionaut.http.deadlines import DeadlineTimers
+from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, SECURITY_HEADERS
 from folionaut.http.inflight import InFlightRequests
+from folionaut.http.prepared import PreparedResponse
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
@@ -38,20 +41,6 @@ log = get_logger("http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-    "Cross-Origin-Resource-Policy": "same-site",
-    "Server": "folionaut",
-}
-EXPOSED_HEADERS = ", ".join([
-    "X-Request-Id", "ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "X-Idempotent-Replayed", "Mcp-Session-Id",
-])
-ALLOWED_REQUEST_HEADERS = ("Content-Type, X-Admin-Key, Authorization, If-None-Match, If-Match, Idempotency-Key, "
-                           "X-Request-Id, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 #: Handler attribute naming the timeout that applies: "chat", or "none" for streams.
@@ -103,11 +92,24 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
     allow_any_origin = "*" in allowed_origins
     default_timeout = settings.request_timeout_ms / 1000
     timeouts = {"chat": settings.chat_request_timeout_ms / 1000, "none": None}
-    deadlines = DeadlineTimers()  # shared timers: asyncio.timeout per request costs ~8 µs under uvloop
     # Generated request ids: 32 hex chars, unique without a urandom syscall per request (as uuid4 makes).
     id_prefix = secrets.token_hex(8)
     id_counter = itertools.count(1)
     observe = metrics.http.record
+    # Per route, worked out once: its deadline (None for long-lived streams) and its metrics label.
+    route_facts: dict[AbstractRoute, tuple[float | None, str]] = {}
+
+    def facts_for(match_info: AbstractMatchInfo) -> tuple[float | None, str]:
+        route = match_info.route
+        facts = route_facts.get(route)
+        if facts is None:
+            kind = getattr(match_info.handler, TIMEOUT_ATTRIBUTE, None)
+            resource = route.resource
+            facts = (timeouts[kind] if kind in timeouts else default_timeout,
+                     resource.canonical if resource is not None else "unmatched")
+            if resource is not None:  # unmatched requests get a new route object each time
+                route_facts[route] = facts
+        return facts
 
     def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
         origin = request.headers.get("Origin")
@@ -126,6 +128,7 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
         else:
             request_id = f"{id_prefix}{next(id_counter):016x}"
         token = request_id_var.set(request_id)
+        limit, route_label = facts_for(request.match_info)
         try:
             try:
                 if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
@@ -135,27 +138,22 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
                         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
                         response.headers["Access-Control-Allow-Headers"] = ALLOWED_REQUEST_HEADERS
                         response.headers["Access-Control-Max-Age"] = "600"
-                elif request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+                elif (length := request.content_length) is not None and length > MAX_BODY_BYTES:
                     raise PayloadTooLargeError(f"Request body exceeds {MAX_BODY_BYTES // 1024} KiB")
+                elif limit is None:  # long-lived streams: no deadline, and shutdown does not wait for them
+                    response = await handler(request)
                 else:
-                    kind = getattr(request.match_info.handler, TIMEOUT_ATTRIBUTE, None)
-                    limit = timeouts[kind] if kind in timeouts else default_timeout
-                    if limit is None:  # long-lived streams: no deadline, and shutdown does not wait for them
+                    task = request.task
+                    deadline = in_flight.enter(task, limit)
+                    try:
                         response = await handler(request)
-                    else:
-                        deadline = deadlines.start(limit, request.task)
-                        in_flight.enter()
-                        try:
-                            response = await handler(request)
-                        except BaseException as exc:  # as asyncio.timeout: our cancellation becomes the timeout
-                            ours = deadlines.finish(deadline)
-                            if (ours and isinstance(exc, asyncio.CancelledError)) or (
-                                    deadline.expired and isinstance(exc, TimeoutError)):
-                                raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
-                            raise
-                        finally:
-                            in_flight.leave()
-                        deadlines.finish(deadline)
+                    except BaseException as exc:  # as asyncio.timeout: our cancellation becomes the timeout
+                        expiry = in_flight.leave(task, deadline)
+                        if expiry is not None and (
+                                isinstance(exc, TimeoutError) or (expiry and isinstance(exc, asyncio.CancelledError))):
+                            raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
+                        raise
+                    in_flight.leave(task, deadline)
             except AppError as exc:
                 if isinstance(exc, InternalError):
                     if isinstance(exc, DatabaseUnavailableError):
@@ -174,13 +172,14 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
             except Exception:
                 log.exception("unexpected error handling %s %s", request.method, request.path)
                 response = error_response(InternalError(), request_id)
-            response.headers["X-Request-Id"] = request_id
-            response.headers.update(SECURITY_HEADERS)
+            if type(response) is PreparedResponse:  # its head has the security headers already
+                response.request_id = request_id
+            else:
+                response.headers["X-Request-Id"] = request_id
+                response.headers.update(SECURITY_HEADERS)
             if allowed_origins:
                 cors_headers(request, response)
-            route = request.match_info.route.resource
-            observe(request.method, route.canonical if route is not None else "unmatched",
-                    response.status, time.perf_counter() - started)
+            observe(request.method, route_label, response.status, time.perf_counter() - started)
             return response
         finally:
             request_id_var.reset(token)

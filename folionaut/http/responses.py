@@ -8,8 +8,9 @@ from aiohttp import web
 
 from folionaut.core import jsonutil
 from folionaut.core.errors import BadRequestError, PayloadTooLargeError
+from folionaut.http.headers import JSON_CONTENT_TYPE
 
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
 MAX_BODY_BYTES = 100 * 1024
 
 

@@ -193,6 +193,26 @@ async def test_security_headers_on_success_errors_and_304(client: Any, admin_hea
         assert_edge_headers(response)
 
 
+async def test_each_header_is_sent_once_whichever_way_the_response_was_built(
+        client: Any, admin_headers: dict[str, str]) -> None:
+    created = await client.post("/api/v1/admin/content", headers=admin_headers,
+                                json={"type": "project", "data": {"title": "Hi"}, "status": "published"})
+    etag = (await client.get("/api/v1/content/bundle")).headers["ETag"]
+    for response in (
+        created,  # built per request
+        await client.get("/api/v1/content/bundle"),  # served from pre-serialised bytes
+        await client.get("/api/v1/content/bundle", headers={"If-None-Match": etag}),
+        await client.get("/api/v1/content/project/hi"),
+        await client.get("/api/v1/content?type=project"),
+        await client.head("/api/v1/content/bundle"),
+        await client.get("/api/health/live"),
+        await client.get("/nowhere"),
+    ):
+        names = [name.decode().lower() for name, _ in response.raw_headers]
+        assert len(names) == len(set(names)), (response.url, names)
+        assert_edge_headers(response)
+
+
 async def test_cors_allows_only_listed_origins(make_client: Any, settings: Settings) -> None:
     client = await make_client(settings.replace(cors_origins=("https://allowed.example",)))
     allowed = await client.get("/api/v1/content", headers={"Origin": "https://allowed.example"})

@@ -1,0 +1,20 @@
+"""Headers every response carries, and the CORS header lists: one definition for both
+the ordinary responses (the edge middleware adds them) and the pre-serialised ones."""
+
+from __future__ import annotations
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Cross-Origin-Resource-Policy": "same-site",
+    "Server": "folionaut",
+}
+EXPOSED_HEADERS = ", ".join([
+    "X-Request-Id", "ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "X-Idempotent-Replayed", "Mcp-Session-Id",
+])
+ALLOWED_REQUEST_HEADERS = ("Content-Type, X-Admin-Key, Authorization, If-None-Match, If-Match, Idempotency-Key, "
+                           "X-Request-Id, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"

@@ -1,0 +1,106 @@
+"""Responses serialised ahead of time, for content answered thousands of times a second.
+
+A cached read answers with the same status line, headers and body until the
+content changes. Building an aiohttp ``Response`` per hit (a header multidict,
+then serialising it) cost as much as the rest of the request, so the fixed part
+is serialised once (``serialise_head``) and a ``PreparedResponse`` writes per
+response only what differs: the HTTP version, ``Date``, ``Connection`` where
+keep-alive has to be said, and the headers added to ``.headers`` after it was
+made (the request id, CORS, rate limits). Status, headers and framing come out
+as aiohttp's own ``Response`` would write them (``tests/http/test_prepared.py``
+compares the two on the wire).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import HttpVersion10, HttpVersion11
+
+from folionaut.http.headers import SECURITY_HEADERS
+
+_VERSIONS = {HttpVersion11: b"HTTP/1.1 ", HttpVersion10: b"HTTP/1.0 "}
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+def _header_lines(headers: Mapping[str, str]) -> str:
+    text = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+    if text.count("\n") != len(headers) or text.count("\r") != len(headers):  # no header injection
+        raise ValueError("newline or carriage return in a header name or value")
+    return text
+
+
+def serialise_head(status: int, headers: Mapping[str, str]) -> bytes:
+    """The status code, reason and header lines of a response (the security headers
+    included), each line ending in CRLF; the HTTP version is added per request."""
+    return f"{status} {HTTPStatus(status).phrase}\r\n{_header_lines({**headers, **SECURITY_HEADERS})}".encode()
+
+
+class PreparedResponse(web.StreamResponse):
+    """A whole response from a serialised head (``serialise_head``) and a body.
+
+    The body goes out with the head in one write. ``write`` is not supported: the
+    body is fixed when the response is made. ``request_id`` is written as
+    ``X-Request-Id`` (the edge sets it; it is not in ``.headers``).
+    """
+
+    request_id: str | None = None
+
+    def __init__(self, status: int, head: bytes, body: bytes = b"") -> None:
+        super().__init__(status=status)
+        self._head = head
+        self._fixed_body = body
+
+    @property
+    def body(self) -> bytes:
+        return self._fixed_body
+
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        raise RuntimeError("a PreparedResponse's status is part of its serialised head")
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self._eof_sent:
+            return None
+        if self._payload_writer is not None:
+            return self._payload_writer
+        self._req = request
+        if self._keep_alive is None:
+            self._keep_alive = request.keep_alive
+        # on_response_prepare handlers (rate-limit headers) see and change .headers, as with any response
+        for app in request.match_info.apps:
+            if app.on_response_prepare:
+                await app.on_response_prepare.send(request, self)
+        self._payload_writer = request.writer
+        return self._payload_writer
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("PreparedResponse sends the body it was made with; use web.StreamResponse to stream")
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if self._eof_sent:
+            return
+        request, writer = self._req, self._payload_writer
+        assert request is not None and writer is not None, "write_eof() before prepare()"
+        assert not data, "PreparedResponse sends the body it was made with"
+        version = request.version
+        status_prefix = _VERSIONS.get(version) or f"HTTP/{version.major}.{version.minor} ".encode()
+        if version == HttpVersion11:
+            connection = b"" if self._keep_alive else b"Connection: close\r\n"
+        else:
+            connection = b"Connection: keep-alive\r\n" if self._keep_alive else b""
+        body = self._fixed_body
+        if request.method == "HEAD" or self.status in _NO_BODY_STATUSES:
+            body = b""
+        added = _header_lines(self._headers).encode() if self._headers else b""
+        request_id = b"X-Request-Id: %s\r\n" % self.request_id.encode() if self.request_id else b""
+        date = rfc822_formatted_time().encode()
+        await writer.write_eof(b"".join(
+            (status_prefix, self._head, request_id, added, connection, b"Date: ", date, b"\r\n\r\n", body)))
+        self._eof_sent = True
+        self._body_length = writer.output_size
+        self._req = None
+        self._payload_writer = None
