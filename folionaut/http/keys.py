@@ -10,7 +10,7 @@ from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock
 from folionaut.http.inflight import InFlightRequests
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.ratelimit import RateLimiter
+from folionaut.resilience.ratelimit import ClientHashes, RateLimiter
 from folionaut.resilience.redis_health import RedisHealth
 from folionaut.settings import Settings
 from folionaut.storage.base import Database
@@ -27,9 +27,9 @@ IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
 REDIS_HEALTH = web.AppKey("redis_health", RedisHealth)
 RATE_LIMITERS = web.AppKey("rate_limiters", dict[str, RateLimiter])
 KV_STORE = web.AppKey("kv_store", KeyValueStore)
-IP_HASH_SALT = web.AppKey("ip_hash_salt", str)
+CLIENT_HASHES = web.AppKey("client_hashes", ClientHashes)
 
 __all__ = [
-    "CLOCK", "CONTENT", "CONTENT_CACHE", "DATABASE", "IP_HASH_SALT", "KV_STORE", "METRICS", "RATE_LIMITERS",
+    "CLIENT_HASHES", "CLOCK", "CONTENT", "CONTENT_CACHE", "DATABASE", "KV_STORE", "METRICS", "RATE_LIMITERS",
     "REDIS_HEALTH", "SETTINGS", "STARTED_AT",
 ]

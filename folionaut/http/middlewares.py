@@ -1,4 +1,4 @@
-"""The edge middleware: request ids, timeouts, the error envelope, headers, metrics.
+"""The edge middleware: request ids, timeouts, rate limits, the error envelope, headers, metrics.
 
 This is the one place where an ``AppError`` (or anything unexpected) becomes
 an HTTP error response. It is a single middleware on purpose: the read path is
@@ -33,8 +33,10 @@ from folionaut.core.logging import get_logger, request_id_var
 from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, SECURITY_HEADERS
 from folionaut.http.inflight import InFlightRequests
 from folionaut.http.prepared import PreparedResponse
+from folionaut.http.resilience import RATE_LIMIT_ATTRIBUTE, take_rate_limit_token
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.observability.metrics import Metrics
+from folionaut.resilience.ratelimit import RateLimitDecision
 from folionaut.settings import Settings
 
 log = get_logger("http")
@@ -96,16 +98,20 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
     id_prefix = secrets.token_hex(8)
     id_counter = itertools.count(1)
     observe = metrics.http.record
-    # Per route, worked out once: its deadline (None for long-lived streams) and its metrics label.
-    route_facts: dict[AbstractRoute, tuple[float | None, str]] = {}
+    limiting = settings.feature_rate_limiting
+    # Per route, worked out once: its deadline (None for long-lived streams), its rate
+    # limiter (None: not limited) and its metrics label.
+    route_facts: dict[AbstractRoute, tuple[float | None, str | None, str]] = {}
 
-    def facts_for(match_info: AbstractMatchInfo) -> tuple[float | None, str]:
+    def facts_for(match_info: AbstractMatchInfo) -> tuple[float | None, str | None, str]:
         route = match_info.route
         facts = route_facts.get(route)
         if facts is None:
-            kind = getattr(match_info.handler, TIMEOUT_ATTRIBUTE, None)
+            handler = match_info.handler
+            kind = getattr(handler, TIMEOUT_ATTRIBUTE, None)
             resource = route.resource
             facts = (timeouts[kind] if kind in timeouts else default_timeout,
+                     getattr(handler, RATE_LIMIT_ATTRIBUTE, None) if limiting else None,
                      resource.canonical if resource is not None else "unmatched")
             if resource is not None:  # unmatched requests get a new route object each time
                 route_facts[route] = facts
@@ -128,7 +134,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
         else:
             request_id = f"{id_prefix}{next(id_counter):016x}"
         token = request_id_var.set(request_id)
-        limit, route_label = facts_for(request.match_info)
+        limit, limiter, route_label = facts_for(request.match_info)
+        decision: RateLimitDecision | None = None
         try:
             try:
                 if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
@@ -140,20 +147,23 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
                         response.headers["Access-Control-Max-Age"] = "600"
                 elif (length := request.content_length) is not None and length > MAX_BODY_BYTES:
                     raise PayloadTooLargeError(f"Request body exceeds {MAX_BODY_BYTES // 1024} KiB")
-                elif limit is None:  # long-lived streams: no deadline, and shutdown does not wait for them
-                    response = await handler(request)
                 else:
                     task = request.task
-                    deadline = in_flight.enter(task, limit)
+                    # Long-lived streams (no limit) have no deadline, and shutdown does not wait for them.
+                    deadline = in_flight.enter(task, limit) if limit is not None else None
                     try:
+                        if limiter is not None:  # inside the deadline: a shared limiter is a Redis call
+                            decision = await take_rate_limit_token(request, limiter)
+                            if not decision.allowed:
+                                raise RateLimitedError(decision.retry_after, "Too many requests, please retry later")
                         response = await handler(request)
                     except BaseException as exc:  # as asyncio.timeout: our cancellation becomes the timeout
-                        expiry = in_flight.leave(task, deadline)
-                        if expiry is not None and (
+                        if deadline is not None and (expiry := in_flight.leave(task, deadline)) is not None and (
                                 isinstance(exc, TimeoutError) or (expiry and isinstance(exc, asyncio.CancelledError))):
                             raise RequestTimeoutError(f"Request exceeded {int(limit * 1000)} ms") from None
                         raise
-                    in_flight.leave(task, deadline)
+                    if deadline is not None:
+                        in_flight.leave(task, deadline)
             except AppError as exc:
                 if isinstance(exc, InternalError):
                     if isinstance(exc, DatabaseUnavailableError):
@@ -177,6 +187,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
             else:
                 response.headers["X-Request-Id"] = request_id
                 response.headers.update(SECURITY_HEADERS)
+            if decision is not None:
+                response.headers.update(decision.headers())
             if allowed_origins:
                 cors_headers(request, response)
             observe(request.method, route_label, response.status, time.perf_counter() - started)

@@ -7,10 +7,11 @@ label values are known) so the runbook's greps always find them.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -73,6 +74,41 @@ class HttpRequestStats:
         yield durations
 
 
+class RecentClientsRemaining:
+    """``rate_limit_remaining{ip_hash}``, for the N most recently limited clients only.
+
+    Keeps cardinality bounded: a new client past N pushes out the least recently
+    seen one. Recorded on every limited request as plain dict updates; the gauge
+    family is built only when scraped.
+    """
+
+    def __init__(self, max_clients: int = 20) -> None:
+        self._max = max_clients
+        self._recent: OrderedDict[str, int] = OrderedDict()
+
+    def record(self, ip_hash: str, remaining: int) -> None:
+        recent = self._recent
+        if ip_hash in recent:
+            recent.move_to_end(ip_hash)
+        elif len(recent) >= self._max:
+            recent.popitem(last=False)
+        recent[ip_hash] = remaining
+
+    def tracked(self) -> list[str]:
+        return list(self._recent)
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
+                                labels=["ip_hash"])
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
+                                   labels=["ip_hash"])
+        for ip_hash, remaining in self._recent.items():
+            family.add_metric([ip_hash], remaining)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
@@ -91,10 +127,8 @@ class Metrics:
         )
         for limiter in ("content", "chat"):
             self.rate_limit_hits.labels(limiter)
-        self.rate_limit_remaining = Gauge(
-            "rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
-            ["ip_hash"], registry=registry,
-        )
+        self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
+        registry.register(self.rate_limit_remaining)
         self.cache_operations = Counter(
             "cache_operations_total", "Cache operations by result and layer",
             ["operation", "result", "layer"], registry=registry,

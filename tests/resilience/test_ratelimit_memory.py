@@ -7,9 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from folionaut.core.clock import ManualClock
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.ratelimit import (
+    ClientHashes,
     MemoryRateLimiter,
     RateLimiter,
-    RemainingTracker,
     build_rate_limiter,
     client_ip,
     hash_client_ip,
@@ -93,8 +93,7 @@ def test_headers_on_allowed_and_refused() -> None:
 
 async def test_refusals_counted_and_remaining_gauge_bounded_to_20_clients() -> None:
     metrics = Metrics()
-    tracker = RemainingTracker(metrics.rate_limit_remaining, max_clients=20)
-    limiter = build_rate_limiter("content", 2, 0.01, clock=ManualClock(), metrics=metrics, tracker=tracker)
+    limiter = build_rate_limiter("content", 2, 0.01, clock=ManualClock(), metrics=metrics)
     assert isinstance(limiter, RateLimiter)
 
     for number in range(25):
@@ -141,3 +140,17 @@ def test_ip_hash_is_salted_truncated_and_stable() -> None:
     assert first != hash_client_ip("192.0.2.1", "salt-b")
     assert first != hash_client_ip("192.0.2.2", "salt-a")
     assert "192.0.2.1" not in first
+
+
+def test_client_hashes_are_the_salted_hash_of_the_client_address_and_bounded() -> None:
+    direct = ClientHashes("salt-a", trust_proxy=0, max_entries=3)
+    assert direct.of("192.0.2.1", None) == hash_client_ip("192.0.2.1", "salt-a")
+    assert direct.of("::ffff:192.0.2.1", None) == direct.of("192.0.2.1", None)  # normalised alike
+    assert direct.of("192.0.2.1", "198.51.100.7") == direct.of("192.0.2.1", None)  # no trusted proxy: ignored
+    for number in range(10):
+        direct.of(f"192.0.2.{number}", None)
+    assert len(direct._known) <= 3
+
+    proxied = ClientHashes("salt-a", trust_proxy=1)
+    assert proxied.of("10.0.0.1", "198.51.100.7") == hash_client_ip("198.51.100.7", "salt-a")
+    assert proxied.of("10.0.0.1", "198.51.100.8") != proxied.of("10.0.0.1", "198.51.100.7")

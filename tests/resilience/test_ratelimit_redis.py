@@ -14,7 +14,6 @@ from folionaut.resilience.ratelimit import (
     FailOpenRateLimiter,
     MemoryRateLimiter,
     RedisRateLimiter,
-    RemainingTracker,
     build_rate_limiter,
 )
 from folionaut.resilience.redis_health import RedisHealth, create_redis_client
@@ -70,7 +69,7 @@ async def test_unreachable_redis_fails_open_logging_once(caplog: pytest.LogCaptu
     redis_client = create_redis_client(closed_port_url(), timeout_seconds=0.5)
     health = RedisHealth(redis_client, clock, metrics)
     limiter = build_rate_limiter(
-        "content", 3, 0.01, clock=clock, metrics=metrics, tracker=RemainingTracker(metrics.rate_limit_remaining),
+        "content", 3, 0.01, clock=clock, metrics=metrics,
         redis_health=health,
     )
     try:
