@@ -134,7 +134,8 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
         else:
             request_id = f"{id_prefix}{next(id_counter):016x}"
         token = request_id_var.set(request_id)
-        limit, limiter, route_label = facts_for(request.match_info)
+        match_info = request.match_info
+        limit, limiter, route_label = route_facts.get(match_info.route) or facts_for(match_info)
         decision: RateLimitDecision | None = None
         try:
             try:

@@ -13,6 +13,7 @@ compares the two on the wire).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from http import HTTPStatus
 
@@ -20,10 +21,12 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import HttpVersion10, HttpVersion11
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from folionaut.http.headers import SECURITY_HEADERS
 
 _VERSIONS = {HttpVersion11: b"HTTP/1.1 ", HttpVersion10: b"HTTP/1.0 "}
+_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -34,10 +37,15 @@ def _header_lines(headers: Mapping[str, str]) -> str:
     return text
 
 
+@functools.cache
+def _reason(status: int) -> str:
+    return HTTPStatus(status).phrase
+
+
 def serialise_head(status: int, headers: Mapping[str, str]) -> bytes:
     """The status code, reason and header lines of a response (the security headers
     included), each line ending in CRLF; the HTTP version is added per request."""
-    return f"{status} {HTTPStatus(status).phrase}\r\n{_header_lines({**headers, **SECURITY_HEADERS})}".encode()
+    return f"{status} {_reason(status)}\r\n{_header_lines({**headers, **SECURITY_HEADERS})}".encode()
 
 
 class PreparedResponse(web.StreamResponse):
@@ -49,11 +57,21 @@ class PreparedResponse(web.StreamResponse):
     """
 
     request_id: str | None = None
+    _headers = _NO_HEADERS  # until something adds a header: most never do
 
     def __init__(self, status: int, head: bytes, body: bytes = b"") -> None:
-        super().__init__(status=status)
+        # Not StreamResponse.__init__: it makes a header multidict that most of these never use.
+        self._state = {}
+        self._status = status
+        self._reason = _reason(status)
         self._head = head
         self._fixed_body = body
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        if self._headers is _NO_HEADERS:
+            self._headers = CIMultiDict()
+        return self._headers
 
     @property
     def body(self) -> bytes:
