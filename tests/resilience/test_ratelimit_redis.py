@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from folionaut.core.clock import ManualClock, SystemClock
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.ratelimit import (
+    MAX_TAKES_PER_SCRIPT,
     FailOpenRateLimiter,
     MemoryRateLimiter,
     RedisRateLimiter,
@@ -34,6 +35,72 @@ async def test_two_processes_share_one_bucket_exactly(redis_url: str) -> None:
     assert sum(d.allowed for d in decisions) == 10
     assert sorted(d.remaining for d in decisions if d.allowed) == list(range(10))
     assert all(d.retry_after >= 1 for d in decisions if not d.allowed)
+
+
+async def evalsha_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+async def test_concurrent_takes_share_one_script_run_and_stay_exact(private_redis: RedisServer) -> None:
+    client = create_redis_client(private_redis.url)
+    try:
+        limiter = RedisRateLimiter("content", 10, 0.001, client)
+        await limiter.take("warm-up")  # loads the script
+        before = await evalsha_calls(client)
+        decisions = await asyncio.wait_for(asyncio.gather(*(limiter.take("one-client") for _ in range(25))), 10)
+        runs = await evalsha_calls(client) - before
+    finally:
+        await client.aclose()
+    # Taken in the order they came, each seeing the one before: 10 allowed (9, 8, ... 0 left), then refusals.
+    assert [d.allowed for d in decisions] == [True] * 10 + [False] * 15
+    assert [d.remaining for d in decisions[:10]] == list(range(9, -1, -1))
+    assert runs == 1  # 25 requests of one moment, one round trip
+
+
+async def test_a_burst_larger_than_one_run_is_split_and_every_take_answered(redis_client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("content", 1000, 0.001, redis_client)
+    count = MAX_TAKES_PER_SCRIPT * 2 + 10
+    decisions = await asyncio.wait_for(asyncio.gather(*(limiter.take("burst") for _ in range(count))), 10)
+    assert all(d.allowed for d in decisions)
+    assert sorted(d.remaining for d in decisions) == list(range(1000 - count, 1000))
+
+
+async def test_a_cancelled_take_leaves_the_others_of_its_run_answered(redis_client: aioredis.Redis) -> None:
+    limiter = RedisRateLimiter("content", 10, 0.001, redis_client)
+    takes = [asyncio.ensure_future(limiter.take("mixed")) for _ in range(5)]
+    await asyncio.sleep(0)  # all five have joined the run
+    takes[2].cancel()
+    results = await asyncio.wait_for(asyncio.gather(*takes, return_exceptions=True), 10)
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert [r.allowed for n, r in enumerate(results) if n != 2] == [True] * 4
+
+
+async def test_the_script_is_loaded_again_after_redis_forgets_it(private_redis: RedisServer) -> None:
+    client = create_redis_client(private_redis.url)
+    try:
+        limiter = RedisRateLimiter("content", 10, 0.001, client)
+        await limiter.take("reload")
+        await client.script_flush()  # as after a Redis restart (a server of this test's own: flush is server-wide)
+        decisions = await asyncio.wait_for(asyncio.gather(*(limiter.take("reload") for _ in range(3))), 10)
+        assert [d.remaining for d in decisions] == [8, 7, 6]
+        assert await client.script_exists(limiter._script.sha) == [True]
+    finally:
+        await client.aclose()
+
+
+async def test_concurrent_takes_all_fall_back_when_redis_is_unreachable() -> None:
+    metrics = Metrics()
+    clock = ManualClock()
+    redis_client = create_redis_client(closed_port_url(), timeout_seconds=0.5)
+    health = RedisHealth(redis_client, clock, metrics)
+    limiter = build_rate_limiter("content", 3, 0.01, clock=clock, metrics=metrics, redis_health=health)
+    try:
+        results = await asyncio.wait_for(asyncio.gather(*(limiter.take("c") for _ in range(5))), 10)
+    finally:
+        await redis_client.aclose()
+    assert [r.allowed for r in results] == [True, True, True, False, False]  # the in-process bucket, exact
+    assert metrics.registry.get_sample_value("redis_fallbacks_total", {"component": "ratelimit"}) == 5
 
 
 async def test_key_layout_and_ttl(redis_client: aioredis.Redis) -> None:
