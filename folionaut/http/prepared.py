@@ -5,8 +5,8 @@ content changes. Building an aiohttp ``Response`` per hit (a header multidict,
 then serialising it) cost as much as the rest of the request, so the fixed part
 is serialised once (``serialise_head``) and a ``PreparedResponse`` writes per
 response only what differs: the HTTP version, ``Date``, ``Connection`` where
-keep-alive has to be said, and the headers added to ``.headers`` after it was
-made (the request id, CORS, rate limits). Status, headers and framing come out
+keep-alive has to be said, the request id, and the headers added to
+``.headers`` after it was made (CORS, rate limits). Status, headers and framing come out
 as aiohttp's own ``Response`` would write them (``tests/http/test_prepared.py``
 compares the two on the wire).
 """
@@ -88,7 +88,7 @@ class PreparedResponse(web.StreamResponse):
         self._req = request
         if self._keep_alive is None:
             self._keep_alive = request.keep_alive
-        # on_response_prepare handlers (rate-limit headers) see and change .headers, as with any response
+        # on_response_prepare handlers see and change .headers, as with any aiohttp response
         for app in request.match_info.apps:
             if app.on_response_prepare:
                 await app.on_response_prepare.send(request, self)
