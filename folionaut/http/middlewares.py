@@ -103,18 +103,15 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
     # limiter (None: not limited) and its metrics label.
     route_facts: dict[AbstractRoute, tuple[float | None, str | None, str]] = {}
 
-    def facts_for(match_info: AbstractMatchInfo) -> tuple[float | None, str | None, str]:
-        route = match_info.route
-        facts = route_facts.get(route)
-        if facts is None:
-            handler = match_info.handler
-            kind = getattr(handler, TIMEOUT_ATTRIBUTE, None)
-            resource = route.resource
-            facts = (timeouts[kind] if kind in timeouts else default_timeout,
-                     getattr(handler, RATE_LIMIT_ATTRIBUTE, None) if limiting else None,
-                     resource.canonical if resource is not None else "unmatched")
-            if resource is not None:  # unmatched requests get a new route object each time
-                route_facts[route] = facts
+    def work_out_facts(match_info: AbstractMatchInfo) -> tuple[float | None, str | None, str]:
+        route, handler = match_info.route, match_info.handler
+        kind = getattr(handler, TIMEOUT_ATTRIBUTE, None)
+        resource = route.resource
+        facts = (timeouts[kind] if kind in timeouts else default_timeout,
+                 getattr(handler, RATE_LIMIT_ATTRIBUTE, None) if limiting else None,
+                 resource.canonical if resource is not None else "unmatched")
+        if resource is not None:  # unmatched requests get a new route object each time
+            route_facts[route] = facts
         return facts
 
     def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -135,7 +132,7 @@ def make_edge_middleware(settings: Settings, metrics: Metrics, in_flight: InFlig
             request_id = f"{id_prefix}{next(id_counter):016x}"
         token = request_id_var.set(request_id)
         match_info = request.match_info
-        limit, limiter, route_label = route_facts.get(match_info.route) or facts_for(match_info)
+        limit, limiter, route_label = route_facts.get(match_info.route) or work_out_facts(match_info)
         decision: RateLimitDecision | None = None
         try:
             try:
