@@ -12,7 +12,7 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,149 +148,158 @@ _parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    name: str  # attribute on Settings and key in config.toml
+    """How one setting is read: its environment variables, parser, default and documentation."""
+
     env: tuple[str, ...]  # environment variables, first one wins
     parse: Callable[[object], Any]
     default: Any
     doc: str
     secret: bool = False
+    name: str = ""  # attribute on Settings and key in config.toml (filled in from the field)
 
     @property
     def expected(self) -> str:
         return getattr(self.parse, "expected", "a valid value")
 
 
+def setting(env: str | tuple[str, ...], parse: Callable[[object], Any], default: Any, doc: str,
+            secret: bool = False) -> Any:
+    """Declare a field of ``Settings``: its default, where it is read from, and what it does."""
+    spec = SettingSpec((env,) if isinstance(env, str) else env, parse, default, doc, secret)
+    return field(default=default, metadata={"setting": spec})
+
+
 _SCHEMES_DB = ("file", "libsql", "wss", "ws", "https", "http")
-
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("host", ("HOST",), _parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces)."),
-    SettingSpec("port", ("PORT",), _parse_int(0, 65535), 3000, "TCP port to listen on."),
-    SettingSpec("environment", ("FOLIONAUT_ENV", "NODE_ENV"), _parse_env, "development",
-                "development, production or test; production requires ADMIN_API_KEY."),
-    SettingSpec("data_dir", ("FOLIONAUT_DATA_DIR",), _parse_str, "./data",
-                "Directory for the embedded SQLite file and the generated admin key."),
-    SettingSpec("log_level", ("LOG_LEVEL",), _parse_log_level, "info", "Lowest log level written to stderr."),
-    SettingSpec("turso_database_url", ("TURSO_DATABASE_URL",), _parse_url(*_SCHEMES_DB), "",
-                "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
-                "empty for the embedded default."),
-    SettingSpec("turso_auth_token", ("TURSO_AUTH_TOKEN",), _parse_str, "", "Turso auth token.", secret=True),
-    SettingSpec("turso_connect_timeout_seconds", ("TURSO_CONNECT_TIMEOUT_SECONDS",), _parse_float(0, 3600), 30.0,
-                "How long startup and migrate keep retrying an unreachable Turso database (with backoff) "
-                "before giving up."),
-    SettingSpec("turso_call_timeout_ms", ("TURSO_CALL_TIMEOUT_MS",), _parse_int(100, 600_000), 10_000,
-                "Timeout of one Turso database call in milliseconds (then 500 and a reconnect)."),
-    SettingSpec("redis_url", ("REDIS_URL",), _parse_url("redis", "rediss", "unix"), "",
-                "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process."),
-    SettingSpec("admin_api_key", ("ADMIN_API_KEY",), _parse_admin_key, "",
-                "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
-                "when empty outside production.", secret=True),
-    SettingSpec("metrics_token", ("METRICS_TOKEN",), _parse_str, "",
-                "Optional read-only bearer token for /api/metrics scrapers.", secret=True),
-    SettingSpec("metrics_public", ("METRICS_PUBLIC",), _parse_bool, False,
-                "Serve /api/metrics without credentials (as the runbook's bare curl expects); "
-                "the series hold no secrets and client IPs only hashed."),
-    SettingSpec("cors_origins", ("CORS_ORIGINS",), _parse_origins, (),
-                "Comma-separated origins allowed by CORS; empty allows none."),
-    SettingSpec("trust_proxy", ("TRUST_PROXY",), _parse_int(0, 10), 0,
-                "Number of trusted reverse-proxy hops for X-Forwarded-For; 0 uses the socket address."),
-    SettingSpec("request_timeout_ms", ("REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 30_000,
-                "Per-request timeout in milliseconds (504 when exceeded)."),
-    SettingSpec("chat_request_timeout_ms", ("CHAT_REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 60_000,
-                "Timeout for chat requests in milliseconds."),
-    SettingSpec("rate_limit_capacity", ("RATE_LIMIT_CAPACITY",), _parse_int(1, 1_000_000), 5,
-                "Chat token bucket size (burst)."),
-    SettingSpec("rate_limit_refill_rate", ("RATE_LIMIT_REFILL_RATE",), _parse_float(0.001, 1_000_000), 0.333,
-                "Chat tokens added per second."),
-    SettingSpec("content_rate_limit_capacity", ("CONTENT_RATE_LIMIT_CAPACITY",), _parse_int(1, 1_000_000), 60,
-                "Public content token bucket size (burst)."),
-    SettingSpec("content_rate_limit_refill_rate", ("CONTENT_RATE_LIMIT_REFILL_RATE",),
-                _parse_float(0.001, 1_000_000), 10.0, "Public content tokens added per second."),
-    SettingSpec("content_cache_ttl_seconds", ("CONTENT_CACHE_TTL_SECONDS",), _parse_int(1, 86_400), 300,
-                "How long rendered public reads stay cached (Redis L2, and L1 without Redis)."),
-    SettingSpec("l1_cache_ttl_seconds", ("L1_CACHE_TTL_SECONDS",), _parse_int(1, 3600), 5,
-                "With Redis: in-process cache lifetime, the bound on cross-instance staleness."),
-    SettingSpec("llm_provider", ("LLM_PROVIDER",), _parse_str, "openai",
-                "LLM provider name (any OpenAI-compatible API)."),
-    SettingSpec("llm_api_key", ("LLM_API_KEY",), _parse_str, "",
-                "LLM API key; empty answers chat from the built-in offline responder.", secret=True),
-    SettingSpec("llm_base_url", ("LLM_BASE_URL",), _parse_url("http", "https"), "https://api.openai.com/v1",
-                "Base URL of the OpenAI-compatible chat-completions API."),
-    SettingSpec("llm_model", ("LLM_MODEL",), _parse_str, "gpt-4o-mini", "Model name sent to the LLM."),
-    SettingSpec("llm_max_tokens", ("LLM_MAX_TOKENS",), _parse_int(1, 1_000_000), 2000, "Max tokens per LLM answer."),
-    SettingSpec("llm_temperature", ("LLM_TEMPERATURE",), _parse_float(0, 2), 0.7, "LLM sampling temperature."),
-    SettingSpec("llm_request_timeout_ms", ("LLM_REQUEST_TIMEOUT_MS",), _parse_int(100, 600_000), 30_000,
-                "Timeout of one LLM call in milliseconds."),
-    SettingSpec("llm_max_retries", ("LLM_MAX_RETRIES",), _parse_int(0, 10), 3,
-                "Retries of a failed LLM call (429, 5xx, connection errors)."),
-    SettingSpec("circuit_breaker_failure_threshold", ("CIRCUIT_BREAKER_FAILURE_THRESHOLD",), _parse_int(1, 1000), 5,
-                "Consecutive failed LLM calls that open the llm circuit breaker (chat then answers 502)."),
-    SettingSpec("circuit_breaker_reset_timeout_ms", ("CIRCUIT_BREAKER_RESET_TIMEOUT_MS",),
-                _parse_int(100, 3_600_000), 30_000,
-                "How long the open breaker waits before letting one probe call through (half-open)."),
-    SettingSpec("circuit_breaker_success_threshold", ("CIRCUIT_BREAKER_SUCCESS_THRESHOLD",), _parse_int(1, 100), 2,
-                "Successful probe calls that close a half-open breaker."),
-    SettingSpec("chat_session_ttl_minutes", ("CHAT_SESSION_TTL_MINUTES",), _parse_int(1, 10_080), 30,
-                "Idle minutes after which a chat session expires."),
-    SettingSpec("portfolio_owner_name", ("PORTFOLIO_OWNER_NAME",), _parse_str, "the portfolio owner",
-                "Name the chat assistant speaks for."),
-    SettingSpec("public_contact_email", ("PUBLIC_CONTACT_EMAIL",), _parse_email, "",
-                "The one e-mail address chat may reveal."),
-    SettingSpec("feature_ai_chat", ("FEATURE_AI_CHAT",), _parse_bool, True, "Serve /api/v1/chat."),
-    SettingSpec("feature_mcp_server", ("FEATURE_MCP_SERVER",), _parse_bool, True,
-                "Serve MCP (/api/mcp and `folionaut mcp`)."),
-    SettingSpec("feature_admin_api", ("FEATURE_ADMIN_API",), _parse_bool, True, "Serve /api/v1/admin/*."),
-    SettingSpec("feature_rate_limiting", ("FEATURE_RATE_LIMITING",), _parse_bool, True,
-                "Apply token-bucket rate limits."),
-    SettingSpec("feature_audit_log", ("FEATURE_AUDIT_LOG",), _parse_bool, True, "Write content_history rows."),
-)
-
-SPECS_BY_NAME = {spec.name: spec for spec in SETTINGS}
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    host: str
-    port: int
-    environment: str
-    data_dir: str
-    log_level: str
-    turso_database_url: str
-    turso_auth_token: str
-    turso_connect_timeout_seconds: float
-    turso_call_timeout_ms: int
-    redis_url: str
-    admin_api_key: str
-    metrics_token: str
-    metrics_public: bool
-    cors_origins: tuple[str, ...]
-    trust_proxy: int
-    request_timeout_ms: int
-    chat_request_timeout_ms: int
-    rate_limit_capacity: int
-    rate_limit_refill_rate: float
-    content_rate_limit_capacity: int
-    content_rate_limit_refill_rate: float
-    content_cache_ttl_seconds: int
-    l1_cache_ttl_seconds: int
-    llm_provider: str
-    llm_api_key: str
-    llm_base_url: str
-    llm_model: str
-    llm_max_tokens: int
-    llm_temperature: float
-    llm_request_timeout_ms: int
-    llm_max_retries: int
-    circuit_breaker_failure_threshold: int
-    circuit_breaker_reset_timeout_ms: int
-    circuit_breaker_success_threshold: int
-    chat_session_ttl_minutes: int
-    portfolio_owner_name: str
-    public_contact_email: str
-    feature_ai_chat: bool
-    feature_mcp_server: bool
-    feature_admin_api: bool
-    feature_rate_limiting: bool
-    feature_audit_log: bool
+    """Every setting, declared once: type, default, environment variables, parser and doc.
+
+    ``config.toml``, the README's configuration table and every validation message
+    are generated from these declarations (``scripts/update_generated.py``).
+    """
+
+    host: str = setting(
+        "HOST", _parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces).")
+    port: int = setting(
+        "PORT", _parse_int(0, 65535), 3000, "TCP port to listen on.")
+    environment: str = setting(
+        ("FOLIONAUT_ENV", "NODE_ENV"), _parse_env, "development",
+        "development, production or test; production requires ADMIN_API_KEY.")
+    data_dir: str = setting(
+        "FOLIONAUT_DATA_DIR", _parse_str, "./data",
+        "Directory for the embedded SQLite file and the generated admin key.")
+    log_level: str = setting(
+        "LOG_LEVEL", _parse_log_level, "info", "Lowest log level written to stderr.")
+    turso_database_url: str = setting(
+        "TURSO_DATABASE_URL", _parse_url(*_SCHEMES_DB), "",
+        "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
+        "empty for the embedded default.")
+    turso_auth_token: str = setting(
+        "TURSO_AUTH_TOKEN", _parse_str, "", "Turso auth token.", secret=True)
+    turso_connect_timeout_seconds: float = setting(
+        "TURSO_CONNECT_TIMEOUT_SECONDS", _parse_float(0, 3600), 30.0,
+        "How long startup and migrate keep retrying an unreachable Turso database (with backoff) "
+        "before giving up.")
+    turso_call_timeout_ms: int = setting(
+        "TURSO_CALL_TIMEOUT_MS", _parse_int(100, 600_000), 10_000,
+        "Timeout of one Turso database call in milliseconds (then 500 and a reconnect).")
+    redis_url: str = setting(
+        "REDIS_URL", _parse_url("redis", "rediss", "unix"), "",
+        "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process.")
+    admin_api_key: str = setting(
+        "ADMIN_API_KEY", _parse_admin_key, "",
+        "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
+        "when empty outside production.", secret=True)
+    metrics_token: str = setting(
+        "METRICS_TOKEN", _parse_str, "",
+        "Optional read-only bearer token for /api/metrics scrapers.", secret=True)
+    metrics_public: bool = setting(
+        "METRICS_PUBLIC", _parse_bool, False,
+        "Serve /api/metrics without credentials (as the runbook's bare curl expects); "
+        "the series hold no secrets and client IPs only hashed.")
+    cors_origins: tuple[str, ...] = setting(
+        "CORS_ORIGINS", _parse_origins, (),
+        "Comma-separated origins allowed by CORS; empty allows none.")
+    trust_proxy: int = setting(
+        "TRUST_PROXY", _parse_int(0, 10), 0,
+        "Number of trusted reverse-proxy hops for X-Forwarded-For; 0 uses the socket address.")
+    request_timeout_ms: int = setting(
+        "REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 30_000,
+        "Per-request timeout in milliseconds (504 when exceeded).")
+    chat_request_timeout_ms: int = setting(
+        "CHAT_REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 60_000,
+        "Timeout for chat requests in milliseconds.")
+    rate_limit_capacity: int = setting(
+        "RATE_LIMIT_CAPACITY", _parse_int(1, 1_000_000), 5,
+        "Chat token bucket size (burst).")
+    rate_limit_refill_rate: float = setting(
+        "RATE_LIMIT_REFILL_RATE", _parse_float(0.001, 1_000_000), 0.333,
+        "Chat tokens added per second.")
+    content_rate_limit_capacity: int = setting(
+        "CONTENT_RATE_LIMIT_CAPACITY", _parse_int(1, 1_000_000), 60,
+        "Public content token bucket size (burst).")
+    content_rate_limit_refill_rate: float = setting(
+        "CONTENT_RATE_LIMIT_REFILL_RATE", _parse_float(0.001, 1_000_000), 10.0,
+        "Public content tokens added per second.")
+    content_cache_ttl_seconds: int = setting(
+        "CONTENT_CACHE_TTL_SECONDS", _parse_int(1, 86_400), 300,
+        "How long rendered public reads stay cached (Redis L2, and L1 without Redis).")
+    l1_cache_ttl_seconds: int = setting(
+        "L1_CACHE_TTL_SECONDS", _parse_int(1, 3600), 5,
+        "With Redis: in-process cache lifetime, the bound on cross-instance staleness.")
+    llm_provider: str = setting(
+        "LLM_PROVIDER", _parse_str, "openai",
+        "LLM provider name (any OpenAI-compatible API).")
+    llm_api_key: str = setting(
+        "LLM_API_KEY", _parse_str, "",
+        "LLM API key; empty answers chat from the built-in offline responder.", secret=True)
+    llm_base_url: str = setting(
+        "LLM_BASE_URL", _parse_url("http", "https"), "https://api.openai.com/v1",
+        "Base URL of the OpenAI-compatible chat-completions API.")
+    llm_model: str = setting(
+        "LLM_MODEL", _parse_str, "gpt-4o-mini", "Model name sent to the LLM.")
+    llm_max_tokens: int = setting(
+        "LLM_MAX_TOKENS", _parse_int(1, 1_000_000), 2000, "Max tokens per LLM answer.")
+    llm_temperature: float = setting(
+        "LLM_TEMPERATURE", _parse_float(0, 2), 0.7, "LLM sampling temperature.")
+    llm_request_timeout_ms: int = setting(
+        "LLM_REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 30_000,
+        "Timeout of one LLM call in milliseconds.")
+    llm_max_retries: int = setting(
+        "LLM_MAX_RETRIES", _parse_int(0, 10), 3,
+        "Retries of a failed LLM call (429, 5xx, connection errors).")
+    circuit_breaker_failure_threshold: int = setting(
+        "CIRCUIT_BREAKER_FAILURE_THRESHOLD", _parse_int(1, 1000), 5,
+        "Consecutive failed LLM calls that open the llm circuit breaker (chat then answers 502).")
+    circuit_breaker_reset_timeout_ms: int = setting(
+        "CIRCUIT_BREAKER_RESET_TIMEOUT_MS", _parse_int(100, 3_600_000), 30_000,
+        "How long the open breaker waits before letting one probe call through (half-open).")
+    circuit_breaker_success_threshold: int = setting(
+        "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", _parse_int(1, 100), 2,
+        "Successful probe calls that close a half-open breaker.")
+    chat_session_ttl_minutes: int = setting(
+        "CHAT_SESSION_TTL_MINUTES", _parse_int(1, 10_080), 30,
+        "Idle minutes after which a chat session expires.")
+    portfolio_owner_name: str = setting(
+        "PORTFOLIO_OWNER_NAME", _parse_str, "the portfolio owner",
+        "Name the chat assistant speaks for.")
+    public_contact_email: str = setting(
+        "PUBLIC_CONTACT_EMAIL", _parse_email, "",
+        "The one e-mail address chat may reveal.")
+    feature_ai_chat: bool = setting(
+        "FEATURE_AI_CHAT", _parse_bool, True, "Serve /api/v1/chat.")
+    feature_mcp_server: bool = setting(
+        "FEATURE_MCP_SERVER", _parse_bool, True,
+        "Serve MCP (/api/mcp and `folionaut mcp`).")
+    feature_admin_api: bool = setting(
+        "FEATURE_ADMIN_API", _parse_bool, True, "Serve /api/v1/admin/*.")
+    feature_rate_limiting: bool = setting(
+        "FEATURE_RATE_LIMITING", _parse_bool, True,
+        "Apply token-bucket rate limits.")
+    feature_audit_log: bool = setting(
+        "FEATURE_AUDIT_LOG", _parse_bool, True, "Write content_history rows.")
 
     @property
     def is_production(self) -> bool:
@@ -309,9 +318,14 @@ class Settings:
         return bool(self.turso_database_url) and not self.turso_database_url.startswith("file:")
 
     def replace(self, **changes: Any) -> Settings:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)
+        return replace(self, **changes)
+
+
+#: The declarations in field order, each with its name filled in.
+SETTINGS: tuple[SettingSpec, ...] = tuple(
+    replace(f.metadata["setting"], name=f.name) for f in fields(Settings)
+)
+SPECS_BY_NAME = {spec.name: spec for spec in SETTINGS}
 
 
 def _shown(spec: SettingSpec, raw: object) -> str:
@@ -409,7 +423,7 @@ def render_config_toml() -> str:
     """The documented config.toml: every setting, its default and what it does."""
     lines = [
         "# Folionaut settings, every one with its built-in default.",
-        "# Generated from folionaut/settings.py: python -m folionaut.settings > config.toml",
+        "# Generated from folionaut/settings.py by scripts/update_generated.py (or: python -m folionaut.settings).",
         "#",
         "# Read only when named: `folionaut serve --config config.toml` or FOLIONAUT_CONFIG=config.toml.",
         "# Precedence: built-in defaults < this file < environment variables < command-line flags.",

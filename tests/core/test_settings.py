@@ -30,7 +30,7 @@ def test_defaults_match_the_spec() -> None:
 
 
 def test_committed_config_toml_is_the_rendering_of_settings() -> None:
-    """config.toml is generated from SETTINGS; if this fails, run `python -m folionaut.settings > config.toml`."""
+    """config.toml is generated from SETTINGS; if this fails, run `.venv/bin/python scripts/update_generated.py`."""
     assert (REPO_ROOT / "config.toml").read_text(encoding="utf-8") == render_config_toml()
 
 

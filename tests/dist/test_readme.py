@@ -32,7 +32,7 @@ def section(title: str) -> str:
 
 def test_configuration_table_is_the_rendering_of_settings() -> None:
     documented = between("<!-- settings-table:begin -->\n", "<!-- settings-table:end -->")
-    assert documented == render_settings_table(), "run: .venv/bin/python scripts/update_readme.py"
+    assert documented == render_settings_table(), "run: .venv/bin/python scripts/update_generated.py"
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
