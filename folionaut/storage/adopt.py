@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from folionaut.core.clock import Clock, SystemClock, now_iso
 from folionaut.core.errors import DatabaseError
 from folionaut.storage.base import Database, Statement
+from folionaut.storage.migration_catalog import CREATE_MIGRATIONS_TABLE, MIGRATIONS_TABLE, available_migrations
 from folionaut.storage.sqltext import split_statements
 
 logger = logging.getLogger("folionaut.migrate")
@@ -75,9 +76,6 @@ async def adopt_original(db: Database, clock: Clock | None = None) -> bool:
     is there but the Folionaut tables are not (or lack columns): better to stop
     than to bolt our schema onto someone else's database.
     """
-    # Imported here: migrate.apply_migrations calls this module.
-    from folionaut.storage.migrate import CREATE_MIGRATIONS_TABLE, MIGRATIONS_TABLE, available_migrations
-
     tables = await table_names(db)
     if DRIZZLE_TABLE not in tables:
         return False

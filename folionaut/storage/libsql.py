@@ -14,6 +14,11 @@ WebSocket) becomes ``DatabaseUnavailableError``; other SQL errors become
 ``DatabaseError``. Messages name the server by scheme, host and port only; the
 auth token never appears in them.
 
+libsql-client talks through aiohttp and lets its exceptions through. Storage does
+not import aiohttp (the HTTP layer's library): those exceptions are recognised by
+where they come from (``_from_transport``) and by the attributes aiohttp documents
+for them (``status`` on a response error, ``os_error``/``strerror`` on a connect error).
+
 Recovery: a WebSocket that died or timed out is replaced by a fresh client on
 the next call, and read-only calls that hit a dead connection are retried once
 on the fresh one. Writes are never retried (the server may have applied them).
@@ -29,7 +34,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import aiohttp
 import libsql_client
 
 from folionaut.core.errors import ConfigError, DatabaseError, DatabaseUnavailableError
@@ -79,13 +83,24 @@ def _to_rows(result: libsql_client.ResultSet) -> list[Row]:
     return [_to_row(columns, row.astuple()) for row in result.rows]
 
 
+def _from_transport(exc: BaseException) -> bool:
+    """An exception of libsql-client's transport (aiohttp's ClientError family)."""
+    return any(cls.__module__.startswith("aiohttp.") for cls in type(exc).__mro__)
+
+
+def _response_status(exc: BaseException) -> int | None:
+    """The HTTP status of a transport response error (e.g. a refused WebSocket upgrade), else None."""
+    status = getattr(exc, "status", None) if _from_transport(exc) else None
+    return status if isinstance(status, int) else None
+
+
 def _is_connection_lost(exc: BaseException) -> bool:
     """True when the connection died under us (worth a fresh client), not for slow or refusing servers."""
     if isinstance(exc, libsql_client.LibsqlError):
         return exc.code in _CONNECTION_CODES
-    if isinstance(exc, aiohttp.ClientResponseError):  # includes a refused WebSocket upgrade
+    if _response_status(exc) is not None:
         return False
-    return isinstance(exc, aiohttp.ClientError | ConnectionError | OSError) and not isinstance(exc, TimeoutError)
+    return (_from_transport(exc) or isinstance(exc, ConnectionError | OSError)) and not isinstance(exc, TimeoutError)
 
 
 def _consume_outcome(task: asyncio.Task[Any]) -> None:
@@ -268,14 +283,14 @@ class LibSQLDatabase:
             if code == "SERVER_ERROR" or code in _CONNECTION_CODES:
                 return DatabaseUnavailableError(f"libSQL at {where}: {text}")
             return DatabaseError(f"libSQL: {text} ({code})")
-        if isinstance(exc, aiohttp.ClientResponseError):  # e.g. the WebSocket upgrade was refused
-            if exc.status in (401, 403):
+        if (status := _response_status(exc)) is not None:  # e.g. the WebSocket upgrade was refused
+            if status in (401, 403):
                 return _auth_rejected(where)
-            return DatabaseUnavailableError(f"libSQL at {where}: server answered HTTP {exc.status}")
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            reason = exc.strerror or type(exc.os_error).__name__
+            return DatabaseUnavailableError(f"libSQL at {where}: server answered HTTP {status}")
+        if _from_transport(exc) and (os_error := getattr(exc, "os_error", None)) is not None:  # could not connect
+            reason = getattr(exc, "strerror", None) or type(os_error).__name__
             return DatabaseUnavailableError(f"libSQL at {where}: cannot connect ({self._scrub(reason)})")
-        if isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
+        if _from_transport(exc) or isinstance(exc, ConnectionError | OSError):
             detail = self._scrub(str(exc)) or type(exc).__name__
             return DatabaseUnavailableError(f"libSQL at {where}: connection lost ({detail})")
         if isinstance(exc, OverflowError | ValueError | TypeError):  # a parameter libSQL cannot carry
@@ -302,7 +317,7 @@ class LibSQLDatabase:
         except Exception:
             # A hung server can stall the WebSocket close handshake; closing the
             # client's HTTP session instead aborts its connections outright.
-            session = getattr(client, "_session", None)
-            if isinstance(session, aiohttp.ClientSession) and not session.closed:
+            session = getattr(client, "_session", None)  # libsql-client's aiohttp.ClientSession
+            if session is not None and not getattr(session, "closed", True):
                 with contextlib.suppress(Exception):
                     await session.close()

@@ -7,44 +7,28 @@ half-done and re-running is a no-op.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from importlib import resources
 
 from folionaut.core.clock import Clock, SystemClock, now_iso
+from folionaut.storage.adopt import adopt_original
 from folionaut.storage.base import Database, Statement
+from folionaut.storage.migration_catalog import (
+    CREATE_MIGRATIONS_TABLE,
+    MIGRATIONS_TABLE,
+    Migration,
+    available_migrations,
+)
 from folionaut.storage.sqltext import split_statements
 
-MIGRATIONS_TABLE = "folionaut_migrations"
-_FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-CREATE_MIGRATIONS_TABLE = (
-    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
-    "version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
+__all__ = [
+    "MIGRATIONS_TABLE", "Migration", "MigrationStatus", "apply_migrations", "available_migrations", "migration_status",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class MigrationStatus:
     applied: list[tuple[int, str, str]]  # (version, name, applied_at)
     pending: list[Migration]
-
-
-def available_migrations() -> list[Migration]:
-    folder = resources.files("folionaut.storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        match = _FILE_PATTERN.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
-    return sorted(found, key=lambda m: m.version)
 
 
 async def migration_status(db: Database) -> MigrationStatus:
@@ -61,8 +45,6 @@ async def migration_status(db: Database) -> MigrationStatus:
 
 async def apply_migrations(db: Database, clock: Clock | None = None) -> list[Migration]:
     """Apply every pending migration in order; return those applied."""
-    from folionaut.storage.adopt import adopt_original  # adopt imports this module
-
     clock = clock or SystemClock()
     # An original (TypeScript) Folionaut database: record the baseline instead of re-creating
     # tables. First, so that a database it refuses is left exactly as it was.

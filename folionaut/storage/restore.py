@@ -30,7 +30,8 @@ from folionaut.core.errors import AppError, DatabaseError
 from folionaut.storage.adopt import DRIZZLE_TABLE, EXPECTED_COLUMNS, adopt_original, schema_problems
 from folionaut.storage.base import Database, Statement
 from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
-from folionaut.storage.migrate import MIGRATIONS_TABLE, Migration, apply_migrations, available_migrations
+from folionaut.storage.migrate import apply_migrations
+from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
 from folionaut.storage.sqltext import split_statements
 
 _TRANSACTION = re.compile(r"^(BEGIN|COMMIT|END)\b", re.IGNORECASE)
