@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from folionaut.http.app import create_app
-from folionaut.resilience.redis_health import create_redis_client
+from folionaut.resilience.shared_redis import create_redis_client
 from folionaut.settings import Settings, test_settings
 from tests.helpers.backends import open_database_backend
 from tests.helpers.redis_server import RedisServer

@@ -5,7 +5,7 @@ both. L1's short TTL (``l1_cache_ttl_seconds``) bounds how stale one instance
 can be after another instance invalidated the shared L2.
 
 Redis failing never fails a request: the cache degrades to L1 only, counting
-``redis_fallbacks_total{component="cache"}``; the shared ``RedisHealth`` logs the
+``redis_fallbacks_total{component="cache"}``; the shared ``SharedRedis`` logs the
 outage once and lets a probe through every couple of seconds, so L2 comes back
 by itself. Invalidations that could not reach Redis are remembered and applied
 before L2 is read again, so an edit made during the outage is not hidden by a
@@ -20,13 +20,13 @@ import asyncio
 from folionaut.cache.base import CacheEntry
 from folionaut.cache.memory import MemoryCache
 from folionaut.cache.redis import RedisCache
-from folionaut.resilience.redis_health import REDIS_ERRORS, RedisHealth
+from folionaut.resilience.shared_redis import REDIS_ERRORS, SharedRedis
 
 COMPONENT = "cache"
 
 
 class LayeredCache:
-    def __init__(self, l1: MemoryCache, l2: RedisCache, health: RedisHealth, max_pending: int = 1000) -> None:
+    def __init__(self, l1: MemoryCache, l2: RedisCache, health: SharedRedis, max_pending: int = 1000) -> None:
         self.l1 = l1
         self.l2 = l2
         self._health = health

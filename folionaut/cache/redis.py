@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from folionaut.cache.base import CacheEntry
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.redis_health import REDIS_ERRORS
+from folionaut.resilience.shared_redis import REDIS_ERRORS
 
 LAYER = "redis"
 _SEPARATOR = b"\n"  # an ETag header value never contains a newline

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from folionaut.cache.kv import KeyValueStore
+from folionaut.cache.key_value_store import KeyValueStore
 from folionaut.chat.guardrails import Guardrails
 from folionaut.chat.llm import Completion, LLMClient, Message, tool_result_message
 from folionaut.chat.models import ChatMessage, ChatSession

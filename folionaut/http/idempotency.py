@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from folionaut.cache.kv import KeyValueStore
+from folionaut.cache.key_value_store import KeyValueStore
 from folionaut.core import jsonutil
 from folionaut.core.errors import ConflictError, ValidationError
 from folionaut.core.logging import get_logger

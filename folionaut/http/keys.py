@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from folionaut.cache.base import ContentCache
-from folionaut.cache.kv import KeyValueStore
+from folionaut.cache.key_value_store import KeyValueStore
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock
 from folionaut.http.inflight import InFlightRequests
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.ratelimit import ClientHashes, RateLimiter
-from folionaut.resilience.redis_health import RedisHealth
+from folionaut.resilience.shared_redis import SharedRedis
 from folionaut.settings import Settings
 from folionaut.storage.base import Database
 
@@ -24,7 +24,7 @@ CONTENT_CACHE = web.AppKey("content_cache", ContentCache)
 STARTED_AT = web.AppKey("started_at", float)
 IN_FLIGHT = web.AppKey("in_flight", InFlightRequests)
 # Resilience (folionaut/http/resilience.py): REDIS_HEALTH only exists when REDIS_URL is set.
-REDIS_HEALTH = web.AppKey("redis_health", RedisHealth)
+REDIS_HEALTH = web.AppKey("redis_health", SharedRedis)
 RATE_LIMITERS = web.AppKey("rate_limiters", dict[str, RateLimiter])
 KV_STORE = web.AppKey("kv_store", KeyValueStore)
 CLIENT_HASHES = web.AppKey("client_hashes", ClientHashes)

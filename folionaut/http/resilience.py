@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from folionaut.cache.kv import FailOpenKeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
+from folionaut.cache.key_value_store import FailOpenKeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
 from folionaut.cache.layered import LayeredCache
 from folionaut.cache.memory import MemoryCache
 from folionaut.cache.redis import RedisCache
@@ -48,7 +48,7 @@ from folionaut.resilience.ratelimit import (
     RateLimitDecision,
     build_rate_limiter,
 )
-from folionaut.resilience.redis_health import RedisHealth, create_redis_client
+from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from folionaut.settings import Settings
 
 log = get_logger("resilience")
@@ -92,11 +92,11 @@ async def take_rate_limit_token(request: web.Request, limiter_name: str) -> Rate
 async def resilience_context(app: web.Application) -> AsyncIterator[None]:
     settings, clock, metrics = app[SETTINGS], app[CLOCK], app[METRICS]
     app[CLIENT_HASHES] = ClientHashes(ip_hash_salt(settings), settings.trust_proxy)
-    health: RedisHealth | None = None
+    health: SharedRedis | None = None
     if settings.redis_url:
-        health = RedisHealth(create_redis_client(settings.redis_url), clock, metrics)
+        health = SharedRedis(create_redis_client(settings.redis_url), clock, metrics)
         app[REDIS_HEALTH] = health
-        if await health.ping():  # a down Redis at startup is logged by RedisHealth and tolerated
+        if await health.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
             log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
 
         async def redis_check() -> None:

@@ -34,7 +34,7 @@ from redis.exceptions import NoScriptError
 
 from folionaut.core.clock import Clock
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.redis_health import RedisHealth
+from folionaut.resilience.shared_redis import SharedRedis
 
 # Floating-point slack so 0.333 tok/s * 3.003 s counts as one whole token.
 _EPSILON = 1e-9
@@ -280,13 +280,13 @@ class FailOpenRateLimiter:
     """Redis buckets while Redis answers; in-process buckets while it does not.
 
     Each request served in process counts ``redis_fallbacks_total{component="ratelimit"}``;
-    the outage itself is logged once by the shared ``RedisHealth``, which also
+    the outage itself is logged once by the shared ``SharedRedis``, which also
     sends a probe to Redis every couple of seconds so recovery is automatic.
     """
 
     component = "ratelimit"
 
-    def __init__(self, primary: RedisRateLimiter, fallback: MemoryRateLimiter, health: RedisHealth) -> None:
+    def __init__(self, primary: RedisRateLimiter, fallback: MemoryRateLimiter, health: SharedRedis) -> None:
         self.name = primary.name
         self.capacity = primary.capacity
         self.refill_rate = primary.refill_rate
@@ -329,14 +329,14 @@ def build_rate_limiter(
     *,
     clock: Clock,
     metrics: Metrics,
-    redis_health: RedisHealth | None = None,
+    shared_redis: SharedRedis | None = None,
 ) -> RateLimiter:
     """In-process buckets without Redis; Redis buckets with in-process fallback with it."""
     memory = MemoryRateLimiter(name, capacity, refill_rate, clock)
-    if redis_health is None:
+    if shared_redis is None:
         return RateLimiter(memory, metrics)
-    primary = RedisRateLimiter(name, capacity, refill_rate, redis_health.client)
-    return RateLimiter(FailOpenRateLimiter(primary, memory, redis_health), metrics)
+    primary = RedisRateLimiter(name, capacity, refill_rate, shared_redis.client)
+    return RateLimiter(FailOpenRateLimiter(primary, memory, shared_redis), metrics)
 
 
 # --- client identity -------------------------------------------------------------------------

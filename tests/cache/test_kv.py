@@ -7,10 +7,15 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from folionaut.cache.kv import FailOpenKeyValueStore, KeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
+from folionaut.cache.key_value_store import (
+    FailOpenKeyValueStore,
+    KeyValueStore,
+    MemoryKeyValueStore,
+    RedisKeyValueStore,
+)
 from folionaut.core.clock import ManualClock
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.redis_health import RedisHealth, create_redis_client
+from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from tests.helpers.redis_server import RedisServer
 
 
@@ -61,7 +66,7 @@ async def test_fail_open_store_survives_outage_and_returns_to_redis(
     metrics, clock = Metrics(), ManualClock()
     redis_client = create_redis_client(private_redis.url, timeout_seconds=0.5)
     inspector = create_redis_client(private_redis.url)
-    health = RedisHealth(redis_client, clock, metrics)
+    health = SharedRedis(redis_client, clock, metrics)
     store = FailOpenKeyValueStore(
         RedisKeyValueStore(redis_client), MemoryKeyValueStore(clock), health, component="idempotency"
     )

@@ -13,7 +13,7 @@ from folionaut.cache.memory import MemoryCache
 from folionaut.cache.redis import RedisCache, encode_entry
 from folionaut.core.clock import ManualClock
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.redis_health import RedisHealth, create_redis_client
+from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from tests.helpers.redis_server import RedisServer
 
 ENTRY = CacheEntry(body=b'{"data":[1,2,3]}', etag='W/"abc123"')
@@ -28,7 +28,7 @@ def ops(metrics: Metrics, operation: str, result: str, layer: str) -> float | No
 
 
 def layered(redis_client: aioredis.Redis, metrics: Metrics, clock: ManualClock, l1_ttl: float = 5) -> LayeredCache:
-    health = RedisHealth(redis_client, clock, metrics)
+    health = SharedRedis(redis_client, clock, metrics)
     return LayeredCache(MemoryCache(l1_ttl, metrics), RedisCache(redis_client, 300, metrics), health)
 
 

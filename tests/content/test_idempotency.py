@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from folionaut.cache.kv import RedisKeyValueStore
+from folionaut.cache.key_value_store import RedisKeyValueStore
 from folionaut.core.clock import ManualClock
 from folionaut.http.app import create_app
 from folionaut.http.idempotency import record_key

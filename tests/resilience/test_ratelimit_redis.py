@@ -17,7 +17,7 @@ from folionaut.resilience.ratelimit import (
     RedisRateLimiter,
     build_rate_limiter,
 )
-from folionaut.resilience.redis_health import RedisHealth, create_redis_client
+from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from tests.helpers.redis_server import RedisServer, closed_port_url
 
 
@@ -93,8 +93,8 @@ async def test_concurrent_takes_all_fall_back_when_redis_is_unreachable() -> Non
     metrics = Metrics()
     clock = ManualClock()
     redis_client = create_redis_client(closed_port_url(), timeout_seconds=0.5)
-    health = RedisHealth(redis_client, clock, metrics)
-    limiter = build_rate_limiter("content", 3, 0.01, clock=clock, metrics=metrics, redis_health=health)
+    health = SharedRedis(redis_client, clock, metrics)
+    limiter = build_rate_limiter("content", 3, 0.01, clock=clock, metrics=metrics, shared_redis=health)
     try:
         results = await asyncio.wait_for(asyncio.gather(*(limiter.take("c") for _ in range(5))), 10)
     finally:
@@ -134,10 +134,10 @@ async def test_unreachable_redis_fails_open_logging_once(caplog: pytest.LogCaptu
     metrics = Metrics()
     clock = ManualClock()
     redis_client = create_redis_client(closed_port_url(), timeout_seconds=0.5)
-    health = RedisHealth(redis_client, clock, metrics)
+    health = SharedRedis(redis_client, clock, metrics)
     limiter = build_rate_limiter(
         "content", 3, 0.01, clock=clock, metrics=metrics,
-        redis_health=health,
+        shared_redis=health,
     )
     try:
         with caplog.at_level(logging.WARNING, logger="folionaut.redis"):
@@ -160,7 +160,7 @@ async def test_outage_mid_run_then_automatic_recovery(
     metrics = Metrics()
     clock = ManualClock()
     redis_client = create_redis_client(private_redis.url, timeout_seconds=0.5)
-    health = RedisHealth(redis_client, clock, metrics, retry_interval_seconds=2.0)
+    health = SharedRedis(redis_client, clock, metrics, retry_interval_seconds=2.0)
     primary = RedisRateLimiter("content", 100, 0.01, redis_client)
     limiter = FailOpenRateLimiter(primary, MemoryRateLimiter("content", 100, 0.01, SystemClock()), health)
     inspector = create_redis_client(private_redis.url)
@@ -194,7 +194,7 @@ async def test_outage_mid_run_then_automatic_recovery(
 async def test_ping_reports_state(private_redis: RedisServer) -> None:
     metrics = Metrics()
     redis_client = create_redis_client(private_redis.url, timeout_seconds=0.5)
-    health = RedisHealth(redis_client, ManualClock(), metrics)
+    health = SharedRedis(redis_client, ManualClock(), metrics)
     try:
         assert await health.ping()
         private_redis.stop()

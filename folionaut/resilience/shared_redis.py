@@ -1,7 +1,7 @@
-"""One shared view of whether Redis is reachable.
+"""The one Redis client every component shares, and whether Redis is answering.
 
 The cache, the rate limiters and the key-value store all talk to the same
-Redis. They share one ``RedisHealth`` so an outage is logged once (not once per
+Redis. They share one ``SharedRedis`` so an outage is logged once (not once per
 component, not once per request), requests stop paying a connect timeout while
 Redis is known to be down, and the first successful call after a short
 cool-down brings every component back to Redis by itself.
@@ -45,8 +45,8 @@ def create_redis_client(url: str, timeout_seconds: float = 1.0) -> aioredis.Redi
     )
 
 
-class RedisHealth:
-    """Tracks Redis up/down; decides when a down Redis is worth trying again."""
+class SharedRedis:
+    """The shared client; tracks Redis up/down and decides when a down Redis is worth trying again."""
 
     def __init__(
         self,

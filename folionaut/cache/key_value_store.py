@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from cachetools import TLRUCache
 
 from folionaut.core.clock import Clock
-from folionaut.resilience.redis_health import RedisHealth
+from folionaut.resilience.shared_redis import SharedRedis
 
 
 class KeyValueStore(Protocol):
@@ -109,7 +109,7 @@ class FailOpenKeyValueStore:
     """
 
     def __init__(
-        self, primary: RedisKeyValueStore, fallback: MemoryKeyValueStore, health: RedisHealth, component: str = "kv"
+        self, primary: RedisKeyValueStore, fallback: MemoryKeyValueStore, health: SharedRedis, component: str = "kv"
     ) -> None:
         self._primary = primary
         self._fallback = fallback
