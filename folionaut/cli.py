@@ -78,8 +78,8 @@ def serve(host: str | None, port: str | None, config_path: str | None) -> None:
     \b
     Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.
     """
-    from folionaut.bootstrap import ensure_admin_key
-    from folionaut.server import run
+    from folionaut.http.server import run
+    from folionaut.operations.admin_key import ensure_admin_key
 
     settings = settings_from(config_path, host=host, port=port)
     try:
@@ -105,39 +105,13 @@ def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
     are kept and our baseline is recorded instead of re-creating them.
     Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
     """
-    from folionaut.storage import open_database
-    from folionaut.storage.adopt import adopt_original
-    from folionaut.storage.migrate import apply_migrations, migration_status
+    from folionaut.operations.schema import migrate as apply_pending
+    from folionaut.operations.schema import migration_plan, migration_report
 
     settings = settings_from(config_path)
-
-    async def go() -> None:
-        db = await open_database(settings)
-        try:
-            status = await migration_status(db)
-            if show_status:
-                for version, name, applied_at in status.applied:
-                    click.echo(f"applied  {version:04d}_{name}  {applied_at}")
-                for migration in status.pending:
-                    click.echo(f"pending  {migration.version:04d}_{migration.name}")
-                return
-            if dry_run:
-                if not status.pending:
-                    click.echo("nothing to apply: the database is up to date")
-                for migration in status.pending:
-                    click.echo(f"would apply {migration.version:04d}_{migration.name}")
-                return
-            if await adopt_original(db):
-                click.echo("adopted existing Folionaut database: kept its tables and rows, recorded 0001 as applied")
-            applied = await apply_migrations(db)
-            for migration in applied:
-                click.echo(f"applied {migration.version:04d}_{migration.name}")
-            if not applied:
-                click.echo("nothing to apply: the database is up to date")
-        finally:
-            await db.close()
-
-    run_async(go)
+    command = migration_report if show_status else migration_plan if dry_run else apply_pending
+    for line in run_async(lambda: command(settings)):
+        click.echo(line)
 
 
 @cli.command()
@@ -154,10 +128,22 @@ def mcp(config_path: str | None) -> None:
     settings = settings_from(config_path)
     if not settings.feature_mcp_server:
         fail("MCP is disabled (FEATURE_MCP_SERVER=false)", EXIT_USAGE)
-    from folionaut.mcp.stdio import serve_stdio
+    from folionaut.core.logging import get_logger
+    from folionaut.mcp.stdio import protocol_stdout, serve_connection
+    from folionaut.runtime import Runtime
+
+    log = get_logger("mcp.stdio")
+
+    async def go() -> None:
+        with protocol_stdout() as protocol_out:
+            async with Runtime(settings) as runtime:
+                assert runtime.mcp is not None
+                log.info("serving MCP on stdio")
+                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out)
+                log.info("stdin closed: stopping")
 
     try:
-        run_async(lambda: serve_stdio(settings))
+        run_async(go)
     except KeyboardInterrupt:
         pass  # Ctrl-C ends a stdio session like closing stdin does
 
@@ -194,10 +180,7 @@ def dump(output: str, compress: bool, config_path: str | None) -> None:
     """
     import signal
 
-    from folionaut.core.errors import DatabaseError
-    from folionaut.storage import open_database
-    from folionaut.storage.adopt import table_names
-    from folionaut.storage.dump import atomic_write, dump_database, encode_dump, output_path, write_stdout
+    from folionaut.operations.backups import atomic_write, encode_dump, output_path, read_snapshot, write_stdout
 
     settings = settings_from(config_path)
     path = None if output == "-" else output_path(output)
@@ -207,24 +190,9 @@ def dump(output: str, compress: bool, config_path: str | None) -> None:
         fail("--gzip output is binary: redirect stdout or use --output FILE", EXIT_USAGE)
     progress = progress_to_tty("dump")
 
-    # A cron job must not quietly back up an empty database created by a typo in the data dir.
-    if not settings.uses_libsql and not settings.database_path.exists():
-        fail(f"database file {settings.database_path} does not exist; nothing to dump")
-
-    async def read() -> str:
-        db = await open_database(settings)
-        try:
-            if "content" not in await table_names(db):
-                raise DatabaseError("the database has no Folionaut tables (wrong database?); nothing to dump")
-            if progress:
-                progress("reading one consistent snapshot")
-            return await dump_database(db)
-        finally:
-            await db.close()
-
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        data = encode_dump(run_async(read), compress=compress)
+        data = encode_dump(run_async(lambda: read_snapshot(settings, progress)), compress=compress)
         if path is None:
             write_stdout(data)
         else:
@@ -255,8 +223,7 @@ def restore(file: str, force: bool, config_path: str | None) -> None:
     Pending migrations are applied afterwards.
     Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
     """
-    from folionaut.storage import open_database
-    from folionaut.storage.restore import restore_dump
+    from folionaut.operations.backups import restore_file
 
     settings = settings_from(config_path)
     try:
@@ -265,11 +232,7 @@ def restore(file: str, force: bool, config_path: str | None) -> None:
         fail(f"cannot read {file}: {exc.strerror or exc}")
 
     async def go() -> None:
-        db = await open_database(settings)
-        try:
-            result = await restore_dump(db, raw, force=force, progress=progress_to_tty("restore"))
-        finally:
-            await db.close()
+        result = await restore_file(settings, raw, force=force, progress=progress_to_tty("restore"))
         replaced = f", replacing {result.replaced_rows} rows" if result.replaced_rows else ""
         click.echo(f"restored {result.statements} statements from {file}{replaced}")
         if result.adopted:
@@ -290,7 +253,7 @@ def check(config_path: str | None) -> None:
     when LLM_API_KEY is set. Read-only; suitable as a container health check.
     Exit codes: 0 all ok, 1 a check failed, 2 usage or configuration error.
     """
-    from folionaut.doctor import CheckResult, run_checks
+    from folionaut.operations.check import CheckResult, run_checks
 
     settings = settings_from(config_path)
     if settings.is_production and not settings.admin_api_key:

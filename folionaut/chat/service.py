@@ -28,6 +28,7 @@ from folionaut.chat.offline import MODEL_NAME as OFFLINE_MODEL
 from folionaut.chat.offline import OfflineResponder
 from folionaut.chat.repository import ChatRepository
 from folionaut.chat.summary import PortfolioSummary
+from folionaut.content.assistant_tools import ToolError, ToolRegistry
 from folionaut.core import ids, jsonutil
 from folionaut.core.clock import Clock, iso_timestamp
 from folionaut.core.errors import AppError, NotFoundError
@@ -35,7 +36,6 @@ from folionaut.core.logging import get_logger
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
 from folionaut.storage.base import Statement
-from folionaut.tools import ToolError, ToolRegistry
 
 log = get_logger("chat")
 

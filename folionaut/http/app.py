@@ -1,150 +1,78 @@
-"""The app factory: ``create_app(settings)`` builds the whole service.
+"""The HTTP app, declared in one place: its routes, its middleware and its lifespan.
 
-Resources (database, caches, clients) are opened and closed in cleanup
-contexts, in order, and reached through the ``AppKey``s in ``keys.py``.
+``create_app(settings)`` wraps a ``Runtime`` (``folionaut/runtime.py``) for HTTP:
+
+- routes: ``ROUTES``, the table gathered from one module per resource
+  (``http/routes/*.py``); registration, the edge's per-route facts and the
+  OpenAPI document all come from it (``http/routing.py``);
+- middleware: the edge (``http/edge.py``), the only per-request layer;
+- lifespan: one cleanup context opens the runtime (which opens and closes every
+  resource in its stated order) and makes the HTTP layer's own objects; the
+  app reaches the runtime through ``app[RUNTIME]`` and those objects through
+  ``app[HTTP]`` (``http/state.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from aiohttp import web
 
-from folionaut.cache.memory import MemoryCache
-from folionaut.chat.llm import LLMClient, is_breaker_failure
-from folionaut.chat.offline import OfflineResponder
-from folionaut.chat.repository import ChatRepository
-from folionaut.chat.service import ChatService
-from folionaut.chat.summary import PortfolioSummary
-from folionaut.content.models import ContentItem
-from folionaut.content.reads import PublishedReads
-from folionaut.content.repository import ContentRepository
-from folionaut.content.service import ContentService
-from folionaut.core.clock import Clock, SystemClock
-from folionaut.core.logging import get_logger
-from folionaut.http import idempotency
-from folionaut.http.inflight import InFlightRequests
-from folionaut.http.keys import (
-    CLOCK,
-    CONTENT,
-    CONTENT_CACHE,
-    DATABASE,
-    IN_FLIGHT,
-    KV_STORE,
-    METRICS,
-    SETTINGS,
-    STARTED_AT,
-)
-from folionaut.http.middlewares import make_edge_middleware
-from folionaut.http.resilience import setup_resilience
+from folionaut import __version__
+from folionaut.core import jsonutil
+from folionaut.http.edge import make_edge
+from folionaut.http.openapi import build_document
+from folionaut.http.published import PublishedReads, PublishedResponses
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, chat, content, health, openapi
-from folionaut.http.routes import metrics as metrics_routes
-from folionaut.mcp import http as mcp_http
-from folionaut.observability.metrics import Metrics
-from folionaut.resilience.breaker import CircuitBreaker
+from folionaut.http.routes import admin_content, chat, content, health, mcp, metrics, openapi_document
+from folionaut.http.routing import Route, enabled_routes, register_routes
+from folionaut.http.state import HTTP, RUNTIME, HttpState
+from folionaut.mcp.sessions import SessionStore
+from folionaut.runtime import Runtime
 from folionaut.settings import Settings
-from folionaut.storage import open_database
-from folionaut.storage.migrate import apply_migrations
-from folionaut.tools import ToolRegistry, read_tools
 
-log = get_logger("app")
+__all__ = ["ROUTES", "create_app"]
 
-#: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
-EXTERNAL_CHANGE_POLL_SECONDS = 1.0
-
-
-async def database_context(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    db = await open_database(settings)
-    try:
-        applied = await apply_migrations(db, app[CLOCK])
-        for migration in applied:
-            log.info("applied migration %04d_%s", migration.version, migration.name)
-        app[DATABASE] = db
-        yield
-    finally:
-        await db.close()
+#: Every route the service can serve, one module per resource.
+ROUTES: tuple[Route, ...] = (
+    *health.ROUTES,
+    *content.ROUTES,
+    *admin_content.ROUTES,
+    *chat.ROUTES,
+    *mcp.ROUTES,
+    *metrics.ROUTES,
+    *openapi_document.ROUTES,
+)
 
 
-async def content_context(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    service = ContentService(ContentRepository(app[DATABASE]), app[CLOCK], audit_log=settings.feature_audit_log)
-    app[CONTENT] = service
-    if CONTENT_CACHE not in app:
-        app[CONTENT_CACHE] = MemoryCache(settings.content_cache_ttl_seconds, app[METRICS], clock=app[CLOCK])
-    app[content.PUBLISHED_RESPONSES] = content.PublishedResponses(PublishedReads(service, app[CONTENT_CACHE]))
-    watcher = asyncio.create_task(service.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
-    try:
-        yield
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        await app[CONTENT_CACHE].close()
+def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runtime_options: Any) -> web.Application:
+    """The whole service as an aiohttp app. ``runtime_options`` go to ``Runtime`` (clock, metrics,
+    llm_sleep); ``extra_routes`` are declared like ``ROUTES`` (tests use them)."""
+    runtime = Runtime(settings, **runtime_options)
+    state = HttpState()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={"access_log": None})
+    app[RUNTIME] = runtime
+    app[HTTP] = state
+    routes = enabled_routes((*ROUTES, *extra_routes), settings)
+    declared = register_routes(app.router, routes)
+    app.middlewares.append(make_edge(runtime, state.in_flight, declared))
+    state.openapi_body = jsonutil.dumps(build_document(routes, __version__))
 
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        async with runtime:
+            state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache))
+            if runtime.mcp is not None:
+                state.mcp_sessions = SessionStore(runtime.clock)
+            yield
+            if state.mcp_sessions is not None:
+                state.mcp_sessions.end_all()
 
-async def chat_context(app: web.Application) -> AsyncIterator[None]:
-    settings, clock, metrics, content_service = app[SETTINGS], app[CLOCK], app[METRICS], app[CONTENT]
-    breaker = CircuitBreaker(
-        "llm", clock, metrics, is_failure=is_breaker_failure,
-        failure_threshold=settings.circuit_breaker_failure_threshold,
-        reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
-        success_threshold=settings.circuit_breaker_success_threshold,
-    )
-    llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=app.get(chat.LLM_SLEEP, asyncio.sleep))
-    await llm.start()
+    async def end_streams(app: web.Application) -> None:
+        # On shutdown, before in-flight requests are awaited: open MCP GET streams end so shutdown is not held up.
+        if state.mcp_sessions is not None:
+            state.mcp_sessions.end_all()
 
-    async def search(query: str, limit: int) -> list[ContentItem]:
-        return await content_service.search_published(query, limit)
-
-    async def list_types() -> list[tuple[str, int]]:
-        return await content_service.published_types()
-
-    offline = OfflineResponder(search, list_types, content_service.list_published,
-                               owner_name=settings.portfolio_owner_name)
-    app[chat.CHAT] = ChatService(
-        ChatRepository(app[DATABASE]), llm, ToolRegistry(read_tools(content_service)),
-        PortfolioSummary(content_service), offline, settings, clock, metrics, kv=app[KV_STORE],
-    )
-    try:
-        yield
-    finally:
-        await llm.close()
-
-
-def create_app(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None) -> web.Application:
-    clock = clock or SystemClock()
-    metrics = metrics or Metrics()
-    in_flight = InFlightRequests()
-    app = web.Application(
-        middlewares=[make_edge_middleware(settings, metrics, in_flight)],
-        client_max_size=MAX_BODY_BYTES,
-        handler_args={"access_log": None},
-    )
-    app[SETTINGS] = settings
-    app[CLOCK] = clock
-    app[METRICS] = metrics
-    app[STARTED_AT] = clock.monotonic()
-    app[IN_FLIGHT] = in_flight
-
-    setup_resilience(app)  # Redis, limiters, shared cache, KV: before the content context uses the cache
-    app.cleanup_ctx.append(database_context)
-    app.cleanup_ctx.append(content_context)
-    if settings.feature_ai_chat:
-        app.cleanup_ctx.append(chat_context)
-
-    health.register(app)
-    content.register(app)
-    metrics_routes.register(app)
-    openapi.register(app)
-    idempotency.setup(app)
-    if settings.feature_admin_api:
-        admin_content.register(app)
-    if settings.feature_ai_chat:
-        chat.register(app, admin=settings.feature_admin_api)
-    if settings.feature_mcp_server:
-        mcp_http.register(app)  # after content_context: the MCP server writes through app[CONTENT]
+    app.cleanup_ctx.append(lifespan)
+    app.on_shutdown.append(end_streams)
     return app

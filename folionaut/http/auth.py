@@ -1,26 +1,28 @@
-"""Admin authentication: constant-time comparison of X-Admin-Key, and the audit trail.
+"""Who may call a route: constant-time credential checks, and the audit trail.
 
-Every admin change and every refused admin request leaves one ``audit`` log
-line (method, path, status, hashed client IP, request id), so an operator who
-suspects a leaked key can see what was done with it.
+The edge calls ``authorize`` for every route whose declared access is not
+public, before the handler runs. Every refused admin request and every admin
+change leaves one ``audit`` log line (method, path, status, hashed client IP,
+request id), so an operator who suspects a leaked key can see what was done
+with it.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from folionaut.core.errors import UnauthorizedError
 from folionaut.core.logging import get_logger
-from folionaut.http.keys import SETTINGS
-from folionaut.http.resilience import request_ip_hash
+from folionaut.http.client_ip import client_ip_hash
+from folionaut.http.routing import Access
+from folionaut.http.state import RUNTIME
+
+__all__ = ["audit_change", "authorize"]
 
 audit = get_logger("audit")
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _matches(given: str | None, expected: str) -> bool:
@@ -29,31 +31,33 @@ def _matches(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def check_admin(request: web.Request, allow_metrics_token: bool = False) -> None:
-    settings = request.app[SETTINGS]
+def _bearer(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth.startswith("Bearer ") else None
+
+
+def _allowed(request: web.Request, access: Access) -> bool:
+    settings = request.app[RUNTIME].settings
+    if access is Access.METRICS and settings.metrics_public:
+        return True
     if _matches(request.headers.get("X-Admin-Key"), settings.admin_api_key):
+        return True
+    return access is Access.METRICS and bool(settings.metrics_token) and _matches(
+        _bearer(request), settings.metrics_token)
+
+
+def authorize(request: web.Request, access: Access) -> None:
+    """Raise ``UnauthorizedError`` (401) unless the request may call a route of this access."""
+    if access is Access.PUBLIC or _allowed(request, access):
         return
-    if allow_metrics_token and settings.metrics_token:
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and _matches(auth[7:].strip(), settings.metrics_token):
-            return
+    if access is Access.ADMIN:
+        audit.warning("admin request refused: missing or wrong X-Admin-Key",
+                      extra={"method": request.method, "path": request.path, "ipHash": client_ip_hash(request)})
     raise UnauthorizedError()
 
 
-def admin_only(handler: Handler) -> Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        try:
-            check_admin(request)
-        except UnauthorizedError:
-            audit.warning("admin request refused: missing or wrong X-Admin-Key",
-                          extra={"method": request.method, "path": request.path, "ipHash": request_ip_hash(request)})
-            raise
-        response = await handler(request)
-        if request.method not in _READS:
-            audit.info("admin %s %s answered %d", request.method, request.path, response.status,
-                       extra={"ipHash": request_ip_hash(request)})
-        return response
-
-    guarded.__name__ = handler.__name__
-    guarded.__doc__ = handler.__doc__
-    return guarded
+def audit_change(request: web.Request, status: int) -> None:
+    """One audit line for an admin request that may have changed something."""
+    if request.method not in _READS:
+        audit.info("admin %s %s answered %d", request.method, request.path, status,
+                   extra={"ipHash": client_ip_hash(request)})

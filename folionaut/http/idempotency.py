@@ -1,7 +1,7 @@
 """Idempotency-Key for mutations: replay a stored 2xx instead of mutating again.
 
 A request carrying ``Idempotency-Key`` is recorded under
-``idempotency:<sha256(method, path, key)>`` in the app's ``KV_STORE``
+``idempotency:<sha256(method, path, key)>`` in the runtime's ``records``
 (process memory, or Redis shared by every instance):
 
 - first, a short-lived *pending* record is claimed with ``set_if_absent`` — the
@@ -15,8 +15,9 @@ A request carrying ``Idempotency-Key`` is recorded under
 - the same key with a different request (body, query string or If-Match,
   compared by SHA-256 fingerprint) is a 409 CONFLICT, never a silent replay.
 
-Applied per handler (``@idempotent``, inside ``@admin_only`` so unauthenticated
-requests never touch the store), not in the edge middleware.
+The edge runs the handler through ``respond_idempotently`` for routes declared
+``idempotent=True``, after authorising the request (so unauthenticated requests
+never touch the store).
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from typing import Any
 
 from aiohttp import web
 
-from folionaut.cache.key_value_store import KeyValueStore
 from folionaut.core import jsonutil
 from folionaut.core.errors import ConflictError, ValidationError
 from folionaut.core.logging import get_logger
-from folionaut.http.keys import KV_STORE, SETTINGS
+from folionaut.http.state import HTTP, RUNTIME
+
+__all__ = ["HEADER", "REPLAYED_HEADER", "record_key", "respond_idempotently"]
 
 log = get_logger("idempotency")
 
@@ -51,9 +53,6 @@ REPLAYED_HEADERS = ("Content-Type", "ETag", "Location", "Cache-Control")
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # How often to look at a pending record owned by another instance (seconds, growing).
 _POLL_START, _POLL_MAX = 0.01, 0.25
-
-# Per-process in-flight table: record key → event set when the owner finishes.
-_IN_FLIGHT = web.AppKey("idempotency_in_flight", dict)
 
 
 def record_key(method: str, path: str, idempotency_key: str) -> str:
@@ -100,64 +99,54 @@ def _decode(raw: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and "state" in record else None
 
 
-def idempotent(handler: Handler) -> Handler:
-    """Make a mutation handler honour ``Idempotency-Key``."""
-
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        idempotency_key = request.headers.get(HEADER)
-        if idempotency_key is None:
-            return await handler(request)
-        if not _VALID_KEY.match(idempotency_key):
-            raise ValidationError.single(HEADER, "Must be 1-255 visible ASCII characters")
-        store: KeyValueStore = request.app[KV_STORE]
-        key = record_key(request.method, request.path, idempotency_key)
-        print_ = fingerprint(request, await request.read())
-        # Long enough for the handler to finish within the request timeout; short
-        # enough that a crashed owner does not block the key for long.
-        lock_ttl = request.app[SETTINGS].request_timeout_ms / 1000 + 5
-        in_flight: dict[str, asyncio.Event] = request.app[_IN_FLIGHT]
-        poll = _POLL_START
-        # Bounded: each pass either returns, claims the key, or waits for an owner
-        # that the edge middleware's request timeout (and the lock TTL) bound.
-        while True:
-            raw = await store.get(key)
-            record = _decode(raw) if raw is not None else None
-            if record is not None:
-                if record.get("fingerprint") != print_:
-                    raise _conflict(idempotency_key)
-                if record["state"] == "done":
-                    return _replay(record)
-                event = in_flight.get(key)
-                if event is not None:
-                    await event.wait()  # owner in this process: woken the moment it finishes
-                else:
-                    await asyncio.sleep(poll)  # owner in another instance: poll its record
-                    poll = min(poll * 2, _POLL_MAX)
-                continue
-            if await store.set_if_absent(key, _pending(print_), lock_ttl):
-                break
-        event = in_flight[key] = asyncio.Event()
-        try:
-            response = await handler(request)
-            if isinstance(response, web.Response) and 200 <= response.status < 300:
-                await store.set(key, _done(print_, response), RECORD_TTL_SECONDS)
+async def respond_idempotently(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer with ``handler``, honouring the request's ``Idempotency-Key`` when it has one."""
+    idempotency_key = request.headers.get(HEADER)
+    if idempotency_key is None:
+        return await handler(request)
+    if not _VALID_KEY.match(idempotency_key):
+        raise ValidationError.single(HEADER, "Must be 1-255 visible ASCII characters")
+    runtime = request.app[RUNTIME]
+    store = runtime.records
+    key = record_key(request.method, request.path, idempotency_key)
+    print_ = fingerprint(request, await request.read())
+    # Long enough for the handler to finish within the request timeout; short
+    # enough that a crashed owner does not block the key for long.
+    lock_ttl = runtime.settings.request_timeout_ms / 1000 + 5
+    in_flight = request.app[HTTP].idempotency_owners
+    poll = _POLL_START
+    # Bounded: each pass either returns, claims the key, or waits for an owner
+    # that the edge middleware's request timeout (and the lock TTL) bound.
+    while True:
+        raw = await store.get(key)
+        record = _decode(raw) if raw is not None else None
+        if record is not None:
+            if record.get("fingerprint") != print_:
+                raise _conflict(idempotency_key)
+            if record["state"] == "done":
+                return _replay(record)
+            event = in_flight.get(key)
+            if event is not None:
+                await event.wait()  # owner in this process: woken the moment it finishes
             else:
-                await store.delete(key)
-            return response
-        except BaseException:
-            # Failed or cancelled: free the key so the client can retry with it.
-            with contextlib.suppress(Exception):
-                await store.delete(key)
-            raise
-        finally:
-            in_flight.pop(key, None)
-            event.set()
-
-    wrapper.__name__ = handler.__name__
-    wrapper.__doc__ = handler.__doc__
-    return wrapper
-
-
-def setup(app: web.Application) -> None:
-    """Give the app its in-flight table (the store itself is ``KV_STORE``, set up by ``http/resilience.py``)."""
-    app[_IN_FLIGHT] = {}
+                await asyncio.sleep(poll)  # owner in another instance: poll its record
+                poll = min(poll * 2, _POLL_MAX)
+            continue
+        if await store.set_if_absent(key, _pending(print_), lock_ttl):
+            break
+    event = in_flight[key] = asyncio.Event()
+    try:
+        response = await handler(request)
+        if isinstance(response, web.Response) and 200 <= response.status < 300:
+            await store.set(key, _done(print_, response), RECORD_TTL_SECONDS)
+        else:
+            await store.delete(key)
+        return response
+    except BaseException:
+        # Failed or cancelled: free the key so the client can retry with it.
+        with contextlib.suppress(Exception):
+            await store.delete(key)
+        raise
+    finally:
+        in_flight.pop(key, None)
+        event.set()

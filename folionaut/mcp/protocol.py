@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from folionaut import __version__
+from folionaut.content.assistant_tools import ToolError, ToolRegistry, all_tools
 from folionaut.content.service import ContentService
 from folionaut.content.validation import NAME_PATTERN
 from folionaut.core import jsonutil
 from folionaut.core.errors import NotFoundError
 from folionaut.core.logging import get_logger
-from folionaut.tools import ToolError, ToolRegistry, all_tools
 
 log = get_logger("mcp")
 

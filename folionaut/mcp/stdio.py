@@ -1,27 +1,24 @@
 """MCP over stdio: newline-delimited JSON-RPC on stdin/stdout (``folionaut mcp``).
 
 stdout carries protocol messages only: logs go to stderr, and ``sys.stdout``
-is pointed at stderr while serving so a stray ``print`` cannot corrupt the
-stream. Messages are answered one at a time, in order, until stdin closes.
+is pointed at stderr while serving (``protocol_stdout``) so a stray ``print``
+cannot corrupt the stream. Messages are answered one at a time, in order, until
+stdin closes. The CLI opens the runtime and hands its MCP server to
+``serve_connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import BinaryIO
 
-from folionaut.content.repository import ContentRepository
-from folionaut.content.service import ContentService
 from folionaut.core import jsonutil
-from folionaut.core.clock import Clock, SystemClock
-from folionaut.core.logging import get_logger
 from folionaut.mcp.protocol import ConnectionState, McpServer
-from folionaut.settings import Settings
-from folionaut.storage import open_database
-from folionaut.storage.migrate import apply_migrations
 
-log = get_logger("mcp.stdio")
+__all__ = ["protocol_stdout", "serve_connection"]
 
 
 async def serve_connection(server: McpServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
@@ -40,21 +37,12 @@ async def serve_connection(server: McpServer, stdin: BinaryIO, stdout: BinaryIO)
             stdout.flush()
 
 
-async def serve_stdio(settings: Settings, clock: Clock | None = None,
-                      stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-    """Open the database as ``serve`` does (migrations applied), then serve MCP on stdio."""
-    clock = clock or SystemClock()
-    protocol_out = stdout or sys.stdout.buffer
-    db = await open_database(settings)
+@contextlib.contextmanager
+def protocol_stdout() -> Iterator[BinaryIO]:
+    """The real stdout, for protocol messages only; ``sys.stdout`` goes to stderr meanwhile."""
     real_stdout = sys.stdout
     sys.stdout = sys.stderr
     try:
-        for migration in await apply_migrations(db, clock):
-            log.info("applied migration %04d_%s", migration.version, migration.name)
-        service = ContentService(ContentRepository(db), clock, audit_log=settings.feature_audit_log)
-        log.info("serving MCP on stdio")
-        await serve_connection(McpServer(service), stdin or sys.stdin.buffer, protocol_out)
-        log.info("stdin closed: stopping")
+        yield real_stdout.buffer
     finally:
         sys.stdout = real_stdout
-        await db.close()

@@ -123,3 +123,8 @@ class SharedRedis:
             return False
         self.mark_ok()
         return True
+
+    async def require(self) -> None:
+        """The readiness check: raise unless Redis answers PING."""
+        if not await self.ping():
+            raise ConnectionError("Redis did not answer PING")

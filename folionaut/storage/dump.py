@@ -22,25 +22,16 @@ Virtual tables' contents and their shadow tables (``content_search_*``) are not
 dumped: the search index is derived from ``content`` and the triggers refill it
 while the rows are inserted. (So triggers must only maintain derived data.)
 
-Writing to a file is atomic: a temporary file in the same directory, fsync,
-rename, fsync of the directory; a crashed or killed dump never leaves a partial
-backup under the final name.
+Writing it to a file (atomically) is the operations layer's job:
+``folionaut/operations/backups.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import math
-import os
 import re
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from folionaut.core.errors import DatabaseError
@@ -62,10 +53,6 @@ _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)
 # Characters written as char(N) rather than raw: they would break lines in editors
 # and shells (\r, form feed, U+2028, …) or are invisible controls. \n and \t stay raw.
 _AWKWARD = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
-_WRITE_CHUNK = 1 << 20
-#: Test hook: seconds to pause after writing the temp file, before the rename,
-#: so a test can kill a dump at exactly that point. Never set in production.
-STALL_ENV = "FOLIONAUT_TEST_DUMP_STALL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,60 +222,3 @@ def render(plan: SchemaPlan, table_rows: Sequence[Sequence[Row]]) -> str:
     lines += [_statement(str(row["sql"])) for row in (*plan.indexes, *plan.views)]
     lines.append("COMMIT;")
     return "\n".join(lines) + "\n"
-
-
-def encode_dump(text: str, *, compress: bool) -> bytes:
-    data = text.encode("utf-8")
-    # mtime=0: no timestamp in the gzip header, so the same data gives the same bytes.
-    return gzip.compress(data, mtime=0) if compress else data
-
-
-# --- writing -------------------------------------------------------------------------
-
-def output_path(pattern: str, now: datetime | None = None) -> Path:
-    """Expand strftime fields (``backup-%Y%m%d.sql``) in local time, as cron users expect."""
-    if "%" not in pattern:
-        return Path(pattern)
-    return Path((now or datetime.now()).strftime(pattern))
-
-
-def atomic_write(path: Path, data: bytes, progress: Callable[[str], None] | None = None) -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either the old file or all of the new one."""
-    directory = path.parent
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for start in range(0, len(data), _WRITE_CHUNK):
-                handle.write(data[start:start + _WRITE_CHUNK])
-                if progress:
-                    progress(f"wrote {min(start + _WRITE_CHUNK, len(data))} of {len(data)} bytes")
-            handle.flush()
-            os.fsync(handle.fileno())
-            _stall_for_tests()
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _stall_for_tests() -> None:
-    seconds = os.environ.get(STALL_ENV)
-    if seconds:
-        time.sleep(min(float(seconds), 120.0))
-
-
-def write_stdout(data: bytes) -> None:
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from folionaut.core.clock import ManualClock
-from folionaut.http.keys import CONTENT
+from folionaut.http.state import RUNTIME
 from folionaut.settings import Settings
 
 ADMIN = "/api/v1/admin/content"
@@ -26,7 +26,7 @@ async def _create(api: TestClient, headers: dict[str, str], **body: Any) -> dict
 
 
 async def test_backend_search_published_follows_every_change(api: TestClient, admin_headers: dict[str, str]) -> None:
-    service = api.app[CONTENT]
+    service = api.app[RUNTIME].content
     rover = await _create(api, admin_headers, type="project", status="published",
                           data={"title": "Mars Rover", "description": "Autonomous navigation in Rust"})
     await _create(api, admin_headers, type="blog", status="published",

@@ -12,7 +12,6 @@ from aiohttp.test_utils import TestClient
 from folionaut.chat.guardrails import CLARIFICATION_ANSWER
 from folionaut.core.clock import ManualClock
 from folionaut.http.app import create_app
-from folionaut.http.routes.chat import LLM_SLEEP
 from folionaut.settings import Settings
 from tests.helpers.fake_llm import (
     FakeLLM,
@@ -51,9 +50,7 @@ def start(aiohttp_client: Any, sleep: RecordingSleep) -> Start:
     """The real app on a loopback port, retry backoff recorded instead of slept."""
 
     async def run(app_settings: Settings, **app_options: Any) -> TestClient:
-        app = create_app(app_settings, **app_options)
-        app[LLM_SLEEP] = sleep
-        return await aiohttp_client(app)
+        return await aiohttp_client(create_app(app_settings, llm_sleep=sleep, **app_options))
 
     return run
 

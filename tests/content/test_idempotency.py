@@ -13,7 +13,7 @@ from folionaut.cache.key_value_store import RedisKeyValueStore
 from folionaut.core.clock import ManualClock
 from folionaut.http.app import create_app
 from folionaut.http.idempotency import record_key
-from folionaut.http.keys import KV_STORE
+from folionaut.http.state import RUNTIME
 from folionaut.settings import Settings
 from tests.content.conftest import ADMIN, Create, error_of, fields_of
 
@@ -132,7 +132,7 @@ async def test_unauthenticated_requests_never_touch_the_store(client: Any, admin
     body = {"type": "project", "data": {"title": "T"}}
     denied = await client.post(ADMIN, json=body, headers={"Idempotency-Key": "k", "X-Admin-Key": "nope"})
     await error_of(denied, 401, "UNAUTHORIZED")
-    store = client.app[KV_STORE]
+    store = client.app[RUNTIME].records
     assert await store.get(record_key("POST", ADMIN, "k")) is None
     created = await client.post(ADMIN, json=body, headers=keyed(admin_headers, "k"))
     assert created.status == 201 and "X-Idempotent-Replayed" not in created.headers

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from folionaut.http.inflight import InFlightRequests
+from folionaut.http.fastpath.deadlines import InFlightRequests
 
 
 def current_task() -> asyncio.Task[object]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from aiohttp import web
+
 from folionaut import __version__
-from folionaut.http.app import create_app
-from folionaut.http.openapi_spec import OPERATIONS, registered_routes
+from folionaut.http.app import ROUTES, create_app
+from folionaut.http.routing import Access, Route
 from folionaut.settings import Settings
 
-SPEC_MODULE = "folionaut/http/openapi_spec.py"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+#: Methods aiohttp adds on its own (HEAD with every GET) that need no declaration.
+IMPLICIT_METHODS = frozenset({"HEAD"})
 
 
 def everything_on(settings: Settings) -> Settings:
@@ -20,25 +23,47 @@ def everything_on(settings: Settings) -> Settings:
                             feature_rate_limiting=True, metrics_token="t" * 32)
 
 
-def test_every_registered_route_is_documented(settings: Settings) -> None:
+def registered_routes(app: web.Application) -> list[tuple[str, str]]:
+    """Every (METHOD, path template) the app's router serves."""
+    routes: list[tuple[str, str]] = []
+    for route in app.router.routes():
+        resource = route.resource
+        if resource is not None and route.method not in IMPLICIT_METHODS:
+            routes.append((route.method, resource.canonical))
+    return routes
+
+
+def test_every_route_is_registered_from_the_declared_table(settings: Settings) -> None:
+    """Nothing reaches the router except through ROUTES (so every route has its facts and its operation)."""
     routes = registered_routes(create_app(everything_on(settings)))
     assert ("GET", "/api/v1/content/{type}/{slug}") in routes  # the walk really sees the router
-    missing = [route for route in routes if route not in OPERATIONS]
-    assert not missing, "\n".join(
-        f"{method} {path} is registered but not documented: add an entry "
-        f'("{method}", "{path}"): {{...}} to OPERATIONS in {SPEC_MODULE} '
-        "(copy a neighbouring entry for the shape: tags, summary, operationId, parameters, responses)."
-        for method, path in missing
-    )
+    declared = {(route.method, route.path) for route in ROUTES}
+    undeclared = [route for route in routes if route not in declared]
+    assert not undeclared, "\n".join(
+        f"{method} {path} is on the router but not declared: add a Route to its module's ROUTES "
+        "(folionaut/http/routes/*.py), which folionaut/http/app.py gathers." for method, path in undeclared)
+    assert len(routes) == len(set(routes)) == len(ROUTES)
 
 
-def test_every_documented_route_is_registered(settings: Settings) -> None:
-    routes = set(registered_routes(create_app(everything_on(settings))))
-    stale = [route for route in OPERATIONS if route not in routes]
-    assert not stale, "\n".join(
-        f"{method} {path} is documented in OPERATIONS ({SPEC_MODULE}) but no longer registered: "
-        "remove or rename the entry." for method, path in stale
-    )
+def test_every_declared_route_has_its_facts_and_its_operation() -> None:
+    problems: list[str] = []
+    for route in ROUTES:
+        where = f"{route.method} {route.path}"
+        assert isinstance(route, Route) and isinstance(route.access, Access), where
+        operation = route.operation
+        for needed in ("summary", "operationId", "tags", "responses"):
+            if not operation.get(needed):
+                problems.append(f"{where}: its operation needs {needed!r}")
+        if "security" in operation:
+            problems.append(f"{where}: security comes from access=, not from the operation")
+        if route.access is Access.ADMIN and "401" not in operation.get("responses", {}):
+            problems.append(f"{where}: an admin route answers 401; document it")
+        if route.limiter is not None and "429" not in operation.get("responses", {}):
+            problems.append(f"{where}: a rate-limited route answers 429; document it")
+        if route.method in ("POST", "PUT", "DELETE") and route.access is Access.ADMIN and not route.idempotent \
+                and not route.path.startswith(("/api/mcp", "/api/v1/admin/chat")):
+            problems.append(f"{where}: admin content writes honour Idempotency-Key (idempotent=True)")
+    assert not problems, "\n".join(problems)
 
 
 async def test_served_document_describes_exactly_the_registered_routes(client: Any) -> None:

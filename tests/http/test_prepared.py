@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from folionaut.http.fastpath.prepared import PreparedResponse, serialise_head
 from folionaut.http.headers import SECURITY_HEADERS
-from folionaut.http.prepared import PreparedResponse, serialise_head
 
 BODY = b'{"data":{"greeting":"hello"}}'
 FIXED = {"ETag": 'W/"abc"', "Cache-Control": "public, max-age=60", "Content-Type": "application/json"}

@@ -10,7 +10,8 @@ import redis
 from aiohttp import web
 
 from folionaut.http.app import create_app
-from folionaut.http.resilience import rate_limited, request_ip_hash
+from folionaut.http.client_ip import client_ip_hash
+from folionaut.http.routing import Access, Route
 from folionaut.settings import Settings
 from tests.helpers.redis_server import RedisServer
 
@@ -135,13 +136,14 @@ async def test_chat_bucket_is_separate_and_sized_by_rate_limit_settings(
 ) -> None:
     seen: list[str] = []
 
-    @rate_limited("chat")
     async def chat_like(request: web.Request) -> web.Response:
-        seen.append(request_ip_hash(request))
+        seen.append(client_ip_hash(request))
         return web.json_response({"ok": True})
 
-    app = create_app(limited.replace(rate_limit_capacity=3, rate_limit_refill_rate=0.01))
-    app.router.add_post("/test/chat", chat_like)
+    chat_like_route = Route("POST", "/test/chat", chat_like, Access.PUBLIC, limiter="chat",
+                            operation={"summary": "a test route limited like chat"})
+    app = create_app(limited.replace(rate_limit_capacity=3, rate_limit_refill_rate=0.01),
+                     extra_routes=[chat_like_route])
     client = await aiohttp_client(app)
     statuses = [(await client.post("/test/chat")).status for _ in range(4)]
     assert statuses == [200, 200, 200, 429]

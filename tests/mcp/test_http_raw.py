@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from folionaut.core.clock import ManualClock
-from folionaut.mcp.http import SESSION_IDLE_SECONDS
+from folionaut.mcp.sessions import SESSION_IDLE_SECONDS
 from folionaut.settings import test_settings
 from tests.conftest import ADMIN_KEY
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from folionaut.http.keys import CONTENT
-from folionaut.tools import ToolError, ToolRegistry, all_tools, read_tools
+from folionaut.content.assistant_tools import ToolError, ToolRegistry, all_tools, read_tools
+from folionaut.http.state import RUNTIME
 from tests.mcp.conftest import seed_content
 
 
 async def test_read_tools_map_onto_openai_function_calling(client: Any, admin_headers: dict[str, str]) -> None:
     await seed_content(client, admin_headers)
-    registry = ToolRegistry(read_tools(client.server.app[CONTENT]))
+    registry = ToolRegistry(read_tools(client.server.app[RUNTIME].content))
     specs = [tool.to_openai() for tool in registry.definitions()]
     assert [spec["function"]["name"] for spec in specs] == ["list_types", "list_content", "get_content",
                                                            "search_content"]
@@ -32,7 +32,7 @@ async def test_read_tools_map_onto_openai_function_calling(client: Any, admin_he
 
 
 async def test_write_tool_errors_are_tool_errors(client: Any) -> None:
-    registry = ToolRegistry(all_tools(client.server.app[CONTENT], "mcp"))
+    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content, "mcp"))
     with pytest.raises(ToolError, match=r"slug: Required when data\.title is missing"):
         await registry.execute("create_content", {"type": "project", "data": {"body": "no title"}})
     with pytest.raises(ToolError, match="Must be a content id"):

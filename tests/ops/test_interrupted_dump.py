@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from folionaut.storage.dump import STALL_ENV
+from folionaut.operations.backups import STALL_ENV
 from tests.ops.conftest import CLI, subprocess_env
 
 WAIT_SECONDS = 60.0

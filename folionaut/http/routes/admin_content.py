@@ -7,6 +7,8 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from folionaut.content.models import STATUSES
+from folionaut.content.service import ContentService
 from folionaut.content.validation import (
     check_content_id,
     check_name,
@@ -16,15 +18,21 @@ from folionaut.content.validation import (
     parse_update,
 )
 from folionaut.core.errors import ValidationError
-from folionaut.http.auth import admin_only
-from folionaut.http.idempotency import idempotent
-from folionaut.http.keys import CONTENT
+from folionaut.http import openapi as oa
 from folionaut.http.params import query_bool, query_int, query_str
 from folionaut.http.responses import data_response, read_json, success_response
+from folionaut.http.routing import Access, Route
+from folionaut.http.state import RUNTIME
+
+__all__ = ["ROUTES", "item_etag"]
 
 CHANGED_BY = "admin"
 # The admin ETag (W/"v3", or strong "v3") or the bare version number (3).
 _IF_MATCH = re.compile(r'^[ \t]*(?:(?:W/)?"v?(\d{1,16})"|v?(\d{1,16}))[ \t]*$')
+
+
+def _content(request: web.Request) -> ContentService:
+    return request.app[RUNTIME].content
 
 
 def item_etag(version: int) -> str:
@@ -45,10 +53,9 @@ def _expected_version(request: web.Request, body_version: int | None) -> int | N
     return version
 
 
-@admin_only
 async def list_items(request: web.Request) -> web.Response:
     raw_type = query_str(request, "type")
-    items = await request.app[CONTENT].list_admin(
+    items = await _content(request).list_admin(
         content_type=check_name(raw_type, "type") if raw_type else None,
         status=check_status_filter(query_str(request, "status")),
         include_deleted=query_bool(request, "includeDeleted"),
@@ -58,41 +65,33 @@ async def list_items(request: web.Request) -> web.Response:
     return data_response([item.to_wire() for item in items])
 
 
-@admin_only
 async def get_item(request: web.Request) -> web.Response:
-    item = await request.app[CONTENT].get(check_content_id(request.match_info["id"]))
+    item = await _content(request).get(check_content_id(request.match_info["id"]))
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
-@admin_only
-@idempotent
 async def create_item(request: web.Request) -> web.Response:
     request_input = parse_create(await read_json(request))
-    item = await request.app[CONTENT].create(request_input, CHANGED_BY)
+    item = await _content(request).create(request_input, CHANGED_BY)
     return data_response(item.to_wire(), status=201, headers={"ETag": item_etag(item.version)})
 
 
-@admin_only
-@idempotent
 async def update_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     update = parse_update(await read_json(request))
     update = replace(update, version=_expected_version(request, update.version))
-    item = await request.app[CONTENT].update(content_id, update, CHANGED_BY)
+    item = await _content(request).update(content_id, update, CHANGED_BY)
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
-@admin_only
-@idempotent
 async def delete_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
-    await request.app[CONTENT].delete(content_id, CHANGED_BY, hard=query_bool(request, "hard"))
+    await _content(request).delete(content_id, CHANGED_BY, hard=query_bool(request, "hard"))
     return success_response()
 
 
-@admin_only
 async def history(request: web.Request) -> web.Response:
-    entries = await request.app[CONTENT].history(
+    entries = await _content(request).history(
         check_content_id(request.match_info["id"]),
         limit=query_int(request, "limit", 50, 1, 100),
         offset=query_int(request, "offset", 0, 0, 2**31),
@@ -100,21 +99,71 @@ async def history(request: web.Request) -> web.Response:
     return data_response([entry.to_wire() for entry in entries])
 
 
-@admin_only
-@idempotent
 async def restore(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     version = parse_restore(await read_json(request))
-    item = await request.app[CONTENT].restore(content_id, version, CHANGED_BY)
+    item = await _content(request).restore(content_id, version, CHANGED_BY)
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
-def register(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/api/v1/admin/content", list_items)
-    router.add_post("/api/v1/admin/content", create_item)
-    router.add_get("/api/v1/admin/content/{id}", get_item)
-    router.add_put("/api/v1/admin/content/{id}", update_item)
-    router.add_delete("/api/v1/admin/content/{id}", delete_item)
-    router.add_get("/api/v1/admin/content/{id}/history", history)
-    router.add_post("/api/v1/admin/content/{id}/restore", restore)
+_ADMIN = ("feature_admin_api",)
+_ITEM = oa.data(oa.schema("ContentItem"))
+_BOOLEAN_QUERY = {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"}
+_WRITTEN_HEADERS = {**oa.ETAG_HEADER, **oa.REPLAYED}
+
+ROUTES = (
+    Route("GET", "/api/v1/admin/content", list_items, Access.ADMIN, features=_ADMIN, operation={
+        "tags": ["admin"], "summary": "Items of any status", "operationId": "adminListContent",
+        "parameters": [
+            {"name": "type", "in": "query", "schema": oa.NAME_SCHEMA},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+            {"name": "includeDeleted", "in": "query", "description": "true/false/1/0", "schema": _BOOLEAN_QUERY},
+            oa.param("Limit"), oa.param("Offset"),
+        ],
+        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ContentItem")))), **oa.errors(400, 401)},
+    }),
+    Route("POST", "/api/v1/admin/content", create_item, Access.ADMIN, idempotent=True, features=_ADMIN, operation={
+        "tags": ["admin"], "summary": "Create an item", "operationId": "adminCreateContent",
+        "requestBody": oa.body(oa.schema("ContentCreate")),
+        "responses": {"201": oa.json_content(_ITEM, "Created", headers=_WRITTEN_HEADERS),
+                      **oa.errors(400, 401, 409, 413)},
+    }),
+    Route("GET", "/api/v1/admin/content/{id}", get_item, Access.ADMIN, features=_ADMIN, operation={
+        "tags": ["admin"], "summary": "One item, soft-deleted ones included", "operationId": "adminGetContent",
+        "parameters": [oa.param("ContentId")],
+        "responses": {"200": oa.json_content(_ITEM, headers={"ETag": {
+            "description": 'W/"v<version>": send it back in If-Match on PUT.', "schema": {"type": "string"}}}),
+            **oa.errors(400, 401, 404)},
+    }),
+    Route("PUT", "/api/v1/admin/content/{id}", update_item, Access.ADMIN, idempotent=True, features=_ADMIN,
+          operation={
+        "tags": ["admin"], "summary": "Partial update (version +1)", "operationId": "adminUpdateContent",
+        "parameters": [oa.param("ContentId"),
+                       {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                        "description": 'The item\'s admin ETag (W/"v3") or version number; 409 if stale.'}],
+        "requestBody": oa.body(oa.schema("ContentUpdate")),
+        "responses": {"200": oa.json_content(_ITEM, headers=_WRITTEN_HEADERS), **oa.errors(400, 401, 404, 409, 413)},
+    }),
+    Route("DELETE", "/api/v1/admin/content/{id}", delete_item, Access.ADMIN, idempotent=True, features=_ADMIN,
+          operation={
+        "tags": ["admin"], "summary": "Soft delete, or permanent with hard=true (history too)",
+        "operationId": "adminDeleteContent",
+        "parameters": [oa.param("ContentId"),
+                       {"name": "hard", "in": "query", "description": "true/false/1/0", "schema": _BOOLEAN_QUERY}],
+        "responses": {"200": oa.json_content(oa.schema("Success"), headers=oa.REPLAYED),
+                      **oa.errors(400, 401, 404, 409)},
+    }),
+    Route("GET", "/api/v1/admin/content/{id}/history", history, Access.ADMIN, features=_ADMIN, operation={
+        "tags": ["admin"], "summary": "Version history, newest first", "operationId": "adminContentHistory",
+        "parameters": [oa.param("ContentId"), oa.param("Limit"), oa.param("Offset")],
+        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("HistoryEntry")))),
+                      **oa.errors(400, 401, 404)},
+    }),
+    Route("POST", "/api/v1/admin/content/{id}/restore", restore, Access.ADMIN, idempotent=True, features=_ADMIN,
+          operation={
+        "tags": ["admin"], "summary": "Copy an earlier version's data into a new version (undeletes)",
+        "operationId": "adminRestoreContent",
+        "parameters": [oa.param("ContentId")], "requestBody": oa.body(oa.schema("RestoreRequest")),
+        "responses": {"200": oa.json_content(_ITEM, headers=_WRITTEN_HEADERS), **oa.errors(400, 401, 404, 409, 413)},
+    }),
+)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from folionaut.chat.llm import SleepFn
 from folionaut.chat.models import SESSION_STATUSES
 from folionaut.chat.service import ChatService
 from folionaut.core.errors import ValidationError
-from folionaut.http.auth import admin_only
-from folionaut.http.middlewares import route_timeout
+from folionaut.http import openapi as oa
+from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.params import query_bool, query_int, query_str
-from folionaut.http.resilience import rate_limited, request_ip_hash
 from folionaut.http.responses import data_response, json_response, read_json, success_response
+from folionaut.http.routing import Access, Deadline, Route
+from folionaut.http.state import RUNTIME
 
-CHAT = web.AppKey("chat_service", ChatService)
-#: Optional: the sleep the LLM client waits its retry backoff with (default ``asyncio.sleep``).
-#: Set it on the app before it starts, e.g. ``app[LLM_SLEEP] = RecordingSleep()`` in tests,
-#: so retries run without real waits.
-LLM_SLEEP = web.AppKey("llm_sleep", SleepFn)
+__all__ = ["ROUTES"]
 
 MAX_MESSAGE_CHARS = 2000
 MAX_VISITOR_ID_CHARS = 100
+
+
+def _chat(request: web.Request) -> ChatService:
+    chat = request.app[RUNTIME].chat
+    assert chat is not None, "chat routes are only registered with FEATURE_AI_CHAT on"
+    return chat
 
 
 def _parse_chat(body: object) -> tuple[str, str]:
@@ -43,13 +45,11 @@ def _parse_chat(body: object) -> tuple[str, str]:
     return message, visitor_id
 
 
-@route_timeout("chat")
-@rate_limited("chat")
 async def chat(request: web.Request) -> web.Response:
     include_tool_calls = query_bool(request, "includeToolCalls")
     message, visitor_id = _parse_chat(await read_json(request))
-    reply = await request.app[CHAT].chat(
-        message, visitor_id, ip_hash=request_ip_hash(request), user_agent=request.headers.get("User-Agent"),
+    reply = await _chat(request).chat(
+        message, visitor_id, ip_hash=client_ip_hash(request), user_agent=request.headers.get("User-Agent"),
     )
     return json_response(reply.to_wire(include_tool_calls))
 
@@ -61,32 +61,57 @@ def _session_id(request: web.Request) -> str:
     return session_id
 
 
-@admin_only
 async def list_sessions(request: web.Request) -> web.Response:
     status = query_str(request, "status")
     if status is not None and status not in SESSION_STATUSES:
         raise ValidationError.single("status", "Expected one of: " + ", ".join(SESSION_STATUSES))
-    sessions = await request.app[CHAT].list_sessions(
+    sessions = await _chat(request).list_sessions(
         status, limit=query_int(request, "limit", 50, 1, 100), offset=query_int(request, "offset", 0, 0, 2**31)
     )
     return data_response([session.to_wire() for session in sessions])
 
 
-@admin_only
 async def get_session(request: web.Request) -> web.Response:
-    session, messages = await request.app[CHAT].get_session(_session_id(request))
+    session, messages = await _chat(request).get_session(_session_id(request))
     return data_response({**session.to_wire(), "messages": [message.to_wire() for message in messages]})
 
 
-@admin_only
 async def end_session(request: web.Request) -> web.Response:
-    await request.app[CHAT].end_session(_session_id(request))
+    await _chat(request).end_session(_session_id(request))
     return success_response()
 
 
-def register(app: web.Application, admin: bool) -> None:
-    app.router.add_post("/api/v1/chat", chat)
-    if admin:
-        app.router.add_get("/api/v1/admin/chat/sessions", list_sessions)
-        app.router.add_get("/api/v1/admin/chat/sessions/{id}", get_session)
-        app.router.add_delete("/api/v1/admin/chat/sessions/{id}", end_session)
+_CHAT = ("feature_ai_chat",)
+_CHAT_ADMIN = ("feature_ai_chat", "feature_admin_api")
+
+ROUTES = (
+    Route("POST", "/api/v1/chat", chat, Access.PUBLIC, limiter="chat", deadline=Deadline.CHAT, features=_CHAT,
+          operation={
+        "tags": ["chat"], "summary": "Ask the portfolio's AI assistant", "operationId": "chat",
+        "parameters": [{"name": "includeToolCalls", "in": "query", "description": "true/false/1/0",
+                        "schema": {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"}}],
+        "requestBody": oa.body(oa.schema("ChatRequest")),
+        "responses": {"200": oa.json_content(oa.schema("ChatResponse"), headers=oa.RATE_HEADERS),
+                      **oa.errors(400, 413, 429, 502)},
+    }),
+    Route("GET", "/api/v1/admin/chat/sessions", list_sessions, Access.ADMIN, features=_CHAT_ADMIN, operation={
+        "tags": ["admin"], "summary": "Chat sessions", "operationId": "adminListChatSessions",
+        "parameters": [{"name": "status", "in": "query",
+                        "schema": {"type": "string", "enum": ["active", "ended", "expired"]}},
+                       oa.param("Limit"), oa.param("Offset")],
+        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ChatSession")))), **oa.errors(400, 401)},
+    }),
+    Route("GET", "/api/v1/admin/chat/sessions/{id}", get_session, Access.ADMIN, features=_CHAT_ADMIN, operation={
+        "tags": ["admin"], "summary": "One chat session with its messages", "operationId": "adminGetChatSession",
+        "parameters": [oa.param("SessionId")],
+        "responses": {"200": oa.json_content(oa.data({"allOf": [oa.schema("ChatSession"), {
+            "type": "object", "required": ["messages"],
+            "properties": {"messages": oa.array(oa.schema("ChatMessage"))}}]})), **oa.errors(400, 401, 404)},
+    }),
+    Route("DELETE", "/api/v1/admin/chat/sessions/{id}", end_session, Access.ADMIN, features=_CHAT_ADMIN,
+          operation={
+        "tags": ["admin"], "summary": "End a chat session", "operationId": "adminEndChatSession",
+        "parameters": [oa.param("SessionId")],
+        "responses": {"200": oa.json_content(oa.schema("Success")), **oa.errors(400, 401, 404)},
+    }),
+)

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from folionaut.http.auth import check_admin
-from folionaut.http.keys import METRICS, SETTINGS
+from folionaut.http import openapi as oa
+from folionaut.http.routing import Access, Route
+from folionaut.http.state import RUNTIME
+
+__all__ = ["ROUTES"]
 
 # The classic text format: what every Prometheus-compatible scraper parses.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def metrics(request: web.Request) -> web.Response:
-    if not request.app[SETTINGS].metrics_public:
-        check_admin(request, allow_metrics_token=True)
-    return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE,
-                                                                      "Cache-Control": "no-store"})
+    return web.Response(body=request.app[RUNTIME].metrics.render(),
+                        headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
 
-def register(app: web.Application) -> None:
-    app.router.add_get("/api/metrics", metrics)
+ROUTES = (
+    Route("GET", "/api/metrics", metrics, Access.METRICS, operation={
+        "tags": ["operations"], "summary": "Prometheus metrics (text format)", "operationId": "metrics",
+        "responses": {
+            "200": {"description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+            **oa.errors(401),
+        },
+    }),
+)

@@ -24,21 +24,16 @@ import asyncio
 import base64
 import binascii
 import re
-import secrets
-from collections import OrderedDict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from folionaut.core import jsonutil
-from folionaut.core.clock import Clock
 from folionaut.core.logging import get_logger
-from folionaut.http.auth import check_admin
-from folionaut.http.keys import CLOCK, CONTENT
-from folionaut.http.middlewares import route_timeout
+from folionaut.http import openapi as oa
 from folionaut.http.responses import JSON_HEADERS
+from folionaut.http.routing import Access, Deadline, Route
+from folionaut.http.state import HTTP, RUNTIME
 from folionaut.mcp.protocol import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -54,6 +49,9 @@ from folionaut.mcp.protocol import (
     modern_version_of,
     unsupported_version_error,
 )
+from folionaut.mcp.sessions import SessionStore
+
+__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "VERSION_HEADER"]
 
 log = get_logger("mcp.http")
 
@@ -62,8 +60,6 @@ SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 METHOD_HEADER = "Mcp-Method"
 NAME_HEADER = "Mcp-Name"
-SESSION_IDLE_SECONDS = 3600.0
-MAX_SESSIONS = 1000
 KEEPALIVE_SECONDS = 15.0
 #: Params field mirrored in the ``Mcp-Name`` header, per method (2026-07-28).
 NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
@@ -75,62 +71,6 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache, 
 _BASE64_SENTINEL = re.compile(r"^=\?base64\?(.*)\?=$")
 
 
-@dataclass(slots=True)
-class HttpSession:
-    id: str
-    state: ConnectionState
-    last_used: float
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    streaming: bool = False
-
-
-class SessionStore:
-    """Handshake-era sessions of this process: bounded, least recently used evicted, idle ones expire."""
-
-    def __init__(self, clock: Clock, idle_seconds: float = SESSION_IDLE_SECONDS,
-                 max_sessions: int = MAX_SESSIONS) -> None:
-        self.clock = clock
-        self.idle_seconds = idle_seconds
-        self.max_sessions = max_sessions
-        self._sessions: OrderedDict[str, HttpSession] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-    def create(self, state: ConnectionState) -> HttpSession:
-        while len(self._sessions) >= self.max_sessions:
-            _, oldest = self._sessions.popitem(last=False)
-            oldest.ended.set()
-        session = HttpSession(secrets.token_urlsafe(24), state, self.clock.monotonic())
-        self._sessions[session.id] = session
-        return session
-
-    def get(self, session_id: str) -> HttpSession | None:
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
-        now = self.clock.monotonic()
-        if not session.streaming and now - session.last_used > self.idle_seconds:
-            self.end(session_id)
-            return None
-        session.last_used = now
-        self._sessions.move_to_end(session_id)
-        return session
-
-    def end(self, session_id: str) -> bool:
-        session = self._sessions.pop(session_id, None)
-        if session is None:
-            return False
-        session.ended.set()
-        return True
-
-    def end_all(self) -> None:
-        for session_id in list(self._sessions):
-            self.end(session_id)
-
-
-MCP_SERVER = web.AppKey("mcp_server", McpServer)
-MCP_SESSIONS = web.AppKey("mcp_sessions", SessionStore)
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -191,7 +131,6 @@ def _error_code(reply: Any) -> int | None:
 # --- handlers ----------------------------------------------------------------------------------
 
 async def post(request: web.Request) -> web.StreamResponse:
-    check_admin(request)
     json_ok, sse_ok = _accepts(request)
     if not (json_ok or sse_ok):
         return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
@@ -234,13 +173,13 @@ async def _post_stateless(request: web.Request, message: Any, version: str, sse:
         if _decode_header(request.headers.get(NAME_HEADER)) != params[name_field]:
             return _rpc_error(400, HEADER_MISMATCH,
                               f"{NAME_HEADER} header does not match params.{name_field}", request_id)
-    reply = await request.app[MCP_SERVER].handle(message, ConnectionState())
+    reply = await _server(request).handle(message, ConnectionState())
     status = MODERN_ERROR_STATUS.get(_error_code(reply) or 0, 200)
     return await _reply(request, reply, status, sse)
 
 
 async def _post_session(request: web.Request, message: Any, version: str | None, sse: bool) -> web.StreamResponse:
-    server, sessions = request.app[MCP_SERVER], request.app[MCP_SESSIONS]
+    server, sessions = _server(request), _sessions(request)
     if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:
         state = ConnectionState()
         reply = await server.handle(message, state)
@@ -267,10 +206,8 @@ async def _post_session(request: web.Request, message: Any, version: str | None,
     return await _reply(request, reply, status, sse)
 
 
-@route_timeout("none")
 async def get(request: web.Request) -> web.StreamResponse:
     """The session's server-to-client SSE stream: open until the session ends or the server stops."""
-    check_admin(request)
     if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
         return web.Response(status=405, headers={"Allow": "POST"})  # 2026-07-28 has no GET stream
     if not _accepts(request)[1]:
@@ -278,7 +215,7 @@ async def get(request: web.Request) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    session = request.app[MCP_SESSIONS].get(session_id)
+    session = _sessions(request).get(session_id)
     if session is None:
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
     if session.streaming:
@@ -293,7 +230,7 @@ async def get(request: web.Request) -> web.StreamResponse:
                 await asyncio.wait_for(session.ended.wait(), KEEPALIVE_SECONDS)
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")  # proxies close silent connections
-                session.last_used = request.app[MCP_SESSIONS].clock.monotonic()
+                session.last_used = _sessions(request).clock.monotonic()
         await response.write_eof()
     except ConnectionResetError:
         pass  # the client went away; nothing to clean up but the flag
@@ -303,35 +240,63 @@ async def get(request: web.Request) -> web.StreamResponse:
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
-    check_admin(request)
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    if not request.app[MCP_SESSIONS].end(session_id):
+    if not _sessions(request).end(session_id):
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed")
     return web.Response(status=204)
 
 
 # --- wiring ------------------------------------------------------------------------------------
 
-async def mcp_context(app: web.Application) -> AsyncIterator[None]:
-    """The MCP server over the app's content service (so writes invalidate the public cache)."""
-    app[MCP_SERVER] = McpServer(app[CONTENT])
-    app[MCP_SESSIONS] = SessionStore(app[CLOCK])
-    yield
-    app[MCP_SESSIONS].end_all()
+def _server(request: web.Request) -> McpServer:
+    server = request.app[RUNTIME].mcp
+    assert server is not None, "MCP routes are only registered with FEATURE_MCP_SERVER on"
+    return server
 
 
-async def _end_streams(app: web.Application) -> None:
-    # On shutdown, before in-flight requests are awaited: open GET streams end so shutdown is not held up.
-    if MCP_SESSIONS in app:
-        app[MCP_SESSIONS].end_all()
+def _sessions(request: web.Request) -> SessionStore:
+    sessions = request.app[HTTP].mcp_sessions
+    assert sessions is not None, "MCP routes are only registered with FEATURE_MCP_SERVER on"
+    return sessions
 
 
-def register(app: web.Application) -> None:
-    """Add the MCP routes; call after the content cleanup context is registered."""
-    app.cleanup_ctx.append(mcp_context)
-    app.on_shutdown.append(_end_streams)
-    app.router.add_post(MCP_PATH, post)
-    app.router.add_get(MCP_PATH, get, allow_head=False)
-    app.router.add_delete(MCP_PATH, delete)
+_MCP = ("feature_mcp_server",)
+_JSON_RPC = {"application/json": {"schema": {"type": "object"}}}
+
+ROUTES = (
+    Route("POST", MCP_PATH, post, Access.ADMIN, features=_MCP, operation={
+        "tags": ["mcp"], "summary": "MCP JSON-RPC message (Streamable HTTP)", "operationId": "mcpPost",
+        "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
+        "requestBody": oa.body({"type": "object", "description": "A JSON-RPC 2.0 request or notification."}),
+        "responses": {
+            "200": {"description": "JSON-RPC response, as JSON or one SSE event (per Accept); "
+                                   "initialize answers with Mcp-Session-Id",
+                    "headers": {"Mcp-Session-Id": {"schema": {"type": "string"}}},
+                    "content": {**_JSON_RPC, "text/event-stream": {"schema": {"type": "string"}}}},
+            "202": {"description": "Notification accepted"},
+            "400": {"description": "JSON-RPC error: bad request or missing session id", "content": _JSON_RPC},
+            "404": {"description": "Unknown or ended session, or unknown method (stateless revision)",
+                    "content": _JSON_RPC},
+            **oa.errors(401, 413),
+        },
+    }),
+    Route("GET", MCP_PATH, get, Access.ADMIN, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
+        "tags": ["mcp"], "summary": "The session's server-to-client SSE stream", "operationId": "mcpStream",
+        "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
+        "responses": {
+            "200": {"description": "SSE stream (keep-alive comments)",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": {"description": "Missing session id"}, "404": {"description": "Unknown or ended session"},
+            "405": {"description": "The stateless revision has no GET stream"},
+            **oa.errors(401),
+        },
+    }),
+    Route("DELETE", MCP_PATH, delete, Access.ADMIN, features=_MCP, operation={
+        "tags": ["mcp"], "summary": "End an MCP session", "operationId": "mcpEndSession",
+        "parameters": [oa.param("McpSessionId")],
+        "responses": {"204": {"description": "Session ended"}, "400": {"description": "Missing session id"},
+                      "404": {"description": "Unknown or ended session"}, **oa.errors(401)},
+    }),
+)

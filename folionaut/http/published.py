@@ -1,8 +1,10 @@
-"""The public read model: rendered, cached responses for published content.
+"""Public reads as rendered responses: the ``{"data": …}`` envelope, its ETag and ready-made heads.
 
 A cached entry is the exact response body plus its weak ETag, so a hit costs no
-SQL, no JSON encoding and no hashing. Every content write invalidates the keys
-it can affect before the write returns.
+SQL, no JSON encoding and no hashing; ``PublishedResponses`` also keeps each
+entry's 200 and 304 heads serialised (``fastpath.prepared``), so a hit builds
+no header objects either. Every content write invalidates the keys it can
+affect before the write returns.
 
 A read that started before a write could otherwise store its (now stale)
 result after the write's invalidation. Each invalidation bumps a generation
@@ -16,10 +18,17 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
+
 from folionaut.cache.base import CacheEntry, ContentCache, bundle_key, item_key, keys_touched_by, list_key
 from folionaut.content.models import ContentChange
 from folionaut.content.service import ContentService
 from folionaut.core import jsonutil
+from folionaut.http.etag import none_match
+from folionaut.http.fastpath.prepared import PreparedResponse, serialise_head
+from folionaut.http.headers import JSON_CONTENT_TYPE
+
+__all__ = ["PublishedReads", "PublishedResponses", "render", "weak_etag"]
 
 
 def weak_etag(body: bytes) -> str:
@@ -32,6 +41,8 @@ def render(data: Any) -> CacheEntry:
 
 
 class PublishedReads:
+    """Rendered public reads, cached; produced from the content service on a miss."""
+
     def __init__(self, service: ContentService, cache: ContentCache) -> None:
         self.service = service
         self.cache = cache
@@ -79,3 +90,28 @@ class PublishedReads:
             return (await self.service.get_published(content_type, slug)).to_wire()
 
         return await self._cached(item_key(content_type, slug), produce)
+
+
+class PublishedResponses:
+    """Cached reads as responses: each entry's 200 and 304 heads are serialised once
+    (an entry is answered with the same bytes until its content changes)."""
+
+    def __init__(self, reads: PublishedReads, max_heads: int = 4096) -> None:
+        self.reads = reads
+        self._heads: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self._max_heads = max_heads
+
+    def respond(self, request: web.Request, entry: CacheEntry, cache_control: str) -> PreparedResponse:
+        heads = self._heads.get((entry.etag, cache_control))
+        if heads is None:
+            if len(self._heads) >= self._max_heads:  # old ETags pile up as content changes
+                self._heads.clear()
+            validators = {"ETag": entry.etag, "Cache-Control": cache_control}
+            heads = self._heads[(entry.etag, cache_control)] = (
+                serialise_head(200, {**validators, "Content-Type": JSON_CONTENT_TYPE,
+                                     "Content-Length": str(len(entry.body))}),
+                serialise_head(304, validators),
+            )
+        if none_match(request.headers.get("If-None-Match"), entry.etag):
+            return PreparedResponse(304, heads[1])
+        return PreparedResponse(200, heads[0], entry.body)

@@ -18,8 +18,13 @@ import redis.asyncio as aioredis
 
 from folionaut import __version__
 from folionaut.core.errors import AppError
+from folionaut.runtime import Layer, Runtime
 from folionaut.settings import Settings
+from folionaut.storage.adopt import DRIZZLE_TABLE, table_names
 from folionaut.storage.base import Database
+from folionaut.storage.migrate import migration_status
+
+__all__ = ["CHECK_TIMEOUT_SECONDS", "CheckResult", "run_checks"]
 
 #: Each network check gives up after this long: a health check must answer quickly.
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -53,9 +58,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-async def _open_database(settings: Settings) -> tuple[Database | None, CheckResult]:
-    from folionaut.storage import open_database
-
+async def _open_database(settings: Settings) -> tuple[Runtime | None, CheckResult]:
     if settings.uses_libsql:
         label = f"libsql {where(settings.turso_database_url)}"
     else:
@@ -63,22 +66,20 @@ async def _open_database(settings: Settings) -> tuple[Database | None, CheckResu
         label = f"sqlite {path}"
         if not await asyncio.to_thread(Path(path).exists):  # opening would create the file; a check must not
             return None, CheckResult("database", False, f"{label} does not exist; run `folionaut migrate`")
+    runtime = Runtime(settings)
     try:
-        db = await asyncio.wait_for(open_database(settings), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(runtime.open(Layer.STORAGE, migrate=False), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return None, CheckResult("database", False, f"{label}: {_reason(exc)}")
     try:
-        await asyncio.wait_for(db.ping(), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(runtime.database.ping(), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
-        await db.close()
+        await runtime.close()
         return None, CheckResult("database", False, f"{label}: {_reason(exc)}")
-    return db, CheckResult("database", True, label)
+    return runtime, CheckResult("database", True, label)
 
 
 async def check_migrations(db: Database) -> CheckResult:
-    from folionaut.storage.adopt import DRIZZLE_TABLE, table_names
-    from folionaut.storage.migrate import migration_status
-
     try:
         status = await asyncio.wait_for(migration_status(db), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
@@ -134,13 +135,13 @@ async def run_checks(settings: Settings, report: Callable[[CheckResult], None] |
         if report is not None:
             report(result)
 
-    db, database = await _open_database(settings)
+    runtime, database = await _open_database(settings)
     await record(database)
-    if db is not None:
+    if runtime is not None:
         try:
-            await record(await check_migrations(db))
+            await record(await check_migrations(runtime.database))
         finally:
-            await db.close()
+            await runtime.close()
     else:
         await record(CheckResult("migrations", False, "not checked: no database"))
     if settings.redis_url:

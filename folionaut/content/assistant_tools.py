@@ -1,4 +1,4 @@
-"""The content tools shared by the chat (read-only) and MCP (read and write).
+"""The tools AI assistants get over the content: the chat's model (read-only) and MCP clients (read and write).
 
 One definition per tool: its name, description, JSON-Schema input schema and
 executor. The schema is plain JSON Schema, so it maps directly onto OpenAI
@@ -168,10 +168,11 @@ def read_tools(service: ContentService) -> list[Tool]:
         return {"items": _items(await service.list_published(args.get("type")))}
 
     async def get_content(args: dict[str, Any]) -> dict[str, Any]:
-        item = await service.repository.get_published(args["type"], args["slug"])
-        if item is None:
+        try:
+            item = await service.get_published(args["type"], args["slug"])
+        except NotFoundError:
             raise ToolError(f"No published content at {args['type']}/{args['slug']}; "
-                            "list_content shows what exists")
+                            "list_content shows what exists") from None
         return {"item": item.to_wire()}
 
     async def search_content(args: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from folionaut.core.logging import get_logger
 from folionaut.http.app import create_app
-from folionaut.http.keys import IN_FLIGHT
+from folionaut.http.state import HTTP
 from folionaut.settings import Settings
+
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "run", "serve"]
 
 log = get_logger("server")
 
@@ -25,7 +27,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
-    in_flight = app[IN_FLIGHT]  # counted by the edge middleware
+    in_flight = app[HTTP].in_flight  # counted by the edge middleware
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=False)
     try:
         await runner.setup()  # opens the database and applies pending migrations

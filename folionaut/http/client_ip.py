@@ -1,0 +1,18 @@
+"""Who is asking: the salted hash of a request's client address (never the raw address)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from folionaut.http.state import RUNTIME
+
+__all__ = ["client_ip_hash"]
+
+
+def client_ip_hash(request: web.Request) -> str:
+    """Salted hash of the client's address (socket, or X-Forwarded-For per TRUST_PROXY)."""
+    runtime = request.app[RUNTIME]
+    forwarded = None
+    if runtime.settings.trust_proxy and (entries := request.headers.getall("X-Forwarded-For", None)):
+        forwarded = ",".join(entries)
+    return runtime.client_hashes.of(request.remote, forwarded)

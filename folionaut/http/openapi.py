@@ -1,0 +1,314 @@
+"""The OpenAPI 3.1 document, derived from the route table.
+
+Each ``Route`` (``http/routing.py``) carries its own operation object, written
+next to its handler with the helpers here (``json_content``, ``data``,
+``errors``, ``param``…) and the shared ``COMPONENTS``. ``build_document`` adds
+what the route's facts already say — ``security`` from its access, the
+``Idempotency-Key`` parameter when it is idempotent — so the document and the
+edge cannot disagree. It lists exactly the routes the app registered, so a
+feature switched off is not advertised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from folionaut.content.models import CHANGE_TYPES, STATUSES
+from folionaut.content.validation import MAX_SORT_ORDER, MAX_VERSION
+from folionaut.http.routing import Access, Route
+
+__all__ = [
+    "COMPONENTS", "CONDITIONAL_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED", "RATE_HEADERS", "REPLAYED",
+    "array", "body", "build_document", "data", "errors", "json_content", "param", "schema",
+]
+
+OPENAPI_VERSION = "3.1.0"
+
+ERROR_CODES = (
+    "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
+    "RATE_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "LLM_ERROR", "REQUEST_TIMEOUT",
+)
+NAME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9-]{1,100}$", "minLength": 1, "maxLength": 100}
+TIMESTAMP: dict[str, Any] = {"type": "string", "format": "date-time", "examples": ["2025-01-25T10:00:00.000Z"]}
+
+
+# --- helpers -------------------------------------------------------------------------
+
+def schema(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def param(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def json_content(schema: dict[str, Any], description: str = "OK",
+                 headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A response whose body is JSON of ``schema``."""
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def data(schema: dict[str, Any]) -> dict[str, Any]:
+    """The success envelope ``{"data": …}``."""
+    return {"type": "object", "required": ["data"], "properties": {"data": schema}}
+
+
+def array(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": schema}
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    """Shared error responses; 500 and 504 can happen on every route."""
+    return {str(status): {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status]}"}
+            for status in (*statuses, 500, 504)}
+
+
+def body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR_RESPONSES = {
+    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
+    429: "RateLimited", 500: "InternalError", 502: "LLMError", 504: "RequestTimeout",
+}
+ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
+CONDITIONAL_HEADERS = {**ETAG_HEADER, "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
+RATE_HEADERS = {name: {"$ref": f"#/components/headers/{name.replace('-', '')}"}
+                 for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")}
+NOT_MODIFIED = {"$ref": "#/components/responses/NotModified"}
+REPLAYED = {"X-Idempotent-Replayed": {"$ref": "#/components/headers/XIdempotentReplayed"}}
+
+
+# --- shared components ------------------------------------------------------------
+
+COMPONENTS: dict[str, Any] = {
+    "securitySchemes": {
+        "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
+                     "description": "The ADMIN_API_KEY, compared in constant time."},
+        "MetricsToken": {"type": "http", "scheme": "bearer",
+                         "description": "METRICS_TOKEN: read-only access to /api/metrics for scrapers."},
+    },
+    "schemas": {
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {
+                "type": "object", "required": ["code", "message", "requestId"],
+                "properties": {
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
+                    "message": {"type": "string"},
+                    "requestId": {"type": "string"},
+                    "fields": {"type": "object", "description": "Only on VALIDATION_ERROR: field → problems.",
+                               "additionalProperties": array({"type": "string"})},
+                    "retryAfter": {"type": "integer", "description": "Only on RATE_LIMIT_EXCEEDED: seconds."},
+                },
+            }},
+        },
+        "ContentItem": {
+            "type": "object",
+            "required": ["id", "type", "slug", "data", "status", "version", "sortOrder", "createdAt", "updatedAt",
+                         "deletedAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^content_"},
+                "type": NAME_SCHEMA, "slug": NAME_SCHEMA,
+                "data": {"type": "object", "minProperties": 1},
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "version": {"type": "integer", "minimum": 1},
+                "sortOrder": {"type": "integer"},
+                "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
+                "deletedAt": {"oneOf": [TIMESTAMP, {"type": "null"}]},
+            },
+        },
+        "HistoryEntry": {
+            "type": "object",
+            "required": ["id", "contentId", "version", "data", "changeType", "changedBy", "changeSummary", "createdAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^hist_"},
+                "contentId": {"type": "string", "pattern": "^content_"},
+                "version": {"type": "integer", "minimum": 1},
+                "data": {"type": "object", "description": "The item's data as it was after this change."},
+                "changeType": {"type": "string", "enum": list(CHANGE_TYPES)},
+                "changedBy": {"type": ["string", "null"], "examples": ["admin", "mcp"]},
+                "changeSummary": {"type": ["string", "null"], "examples": ["Updated data, status"]},
+                "createdAt": TIMESTAMP,
+            },
+        },
+        "ContentCreate": {
+            "type": "object", "required": ["type", "data"],
+            "properties": {
+                "type": NAME_SCHEMA,
+                "slug": {**NAME_SCHEMA, "description": "Default: slugified data.title, made unique with -2, -3…"},
+                "data": {"type": "object", "minProperties": 1},
+                "status": {"type": "string", "enum": list(STATUSES), "default": "draft"},
+                "sortOrder": {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER, "default": 0},
+            },
+        },
+        "ContentUpdate": {
+            "type": "object", "minProperties": 1,
+            "description": "Partial update; at least one of slug, data, status, sortOrder.",
+            "properties": {
+                "slug": NAME_SCHEMA,
+                "data": {"type": "object", "minProperties": 1},
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "sortOrder": {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER},
+                "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION,
+                            "description": "Optimistic concurrency: the version you read; 409 if stale."},
+            },
+        },
+        "RestoreRequest": {
+            "type": "object", "required": ["version"],
+            "properties": {"version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}},
+        },
+        "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
+        "ChatRequest": {
+            "type": "object", "required": ["message", "visitorId"],
+            "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 2000},
+                           "visitorId": {"type": "string", "minLength": 1, "maxLength": 100}},
+        },
+        "ChatResponse": {
+            "type": "object", "description": "Not wrapped in {\"data\": …}.",
+            "required": ["sessionId", "message", "tokensUsed"],
+            "properties": {
+                "sessionId": {"type": "string", "pattern": "^sess_"},
+                "message": {"type": "object", "required": ["id", "role", "content", "createdAt"],
+                            "properties": {"id": {"type": "string", "pattern": "^msg_"},
+                                           "role": {"const": "assistant"}, "content": {"type": "string"},
+                                           "createdAt": TIMESTAMP}},
+                "tokensUsed": {"type": "integer"},
+                "model": {"type": "string", "description": "Model that answered; \"local\" for the offline "
+                          "responder (no LLM_API_KEY) and for blank input."},
+                "toolCalls": array({"type": "object", "required": ["id", "name", "arguments", "result"],
+                                     "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                                    "arguments": {}, "result": {}}}),
+            },
+        },
+        "ChatSession": {
+            "type": "object",
+            "required": ["id", "visitorId", "ipHash", "userAgent", "messageCount", "status", "createdAt",
+                         "lastActiveAt", "expiresAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^sess_"}, "visitorId": {"type": "string"},
+                "ipHash": {"type": ["string", "null"], "description": "Salted hash, never the raw address."},
+                "userAgent": {"type": ["string", "null"]}, "messageCount": {"type": "integer"},
+                "status": {"type": "string", "enum": ["active", "ended", "expired"]},
+                "createdAt": TIMESTAMP, "lastActiveAt": TIMESTAMP, "expiresAt": TIMESTAMP,
+            },
+        },
+        "ChatMessage": {
+            "type": "object", "required": ["id", "sessionId", "role", "content", "createdAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^msg_"}, "sessionId": {"type": "string"},
+                "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
+                "tokensUsed": {"type": ["integer", "null"]}, "model": {"type": ["string", "null"]},
+                "createdAt": TIMESTAMP,
+            },
+        },
+        "Live": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+        "Ready": {
+            "type": "object", "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "degraded", "unhealthy"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string", "enum": ["ok", "error"]}},
+            },
+        },
+        "Startup": {
+            "type": "object", "required": ["status", "uptime", "version", "environment"],
+            "properties": {
+                "status": {"const": "started"}, "uptime": {"type": "integer", "description": "milliseconds"},
+                "version": {"type": "string"}, "environment": {"type": "string"},
+            },
+        },
+    },
+    "parameters": {
+        "McpSessionId": {"name": "Mcp-Session-Id", "in": "header", "schema": {"type": "string"},
+                         "description": "The session id returned by initialize (session revisions)."},
+        "McpProtocolVersion": {"name": "MCP-Protocol-Version", "in": "header", "schema": {"type": "string"}},
+        "SessionId": {"name": "id", "in": "path", "required": True,
+                      "schema": {"type": "string", "pattern": "^sess_", "maxLength": 100}},
+        "ContentId": {"name": "id", "in": "path", "required": True,
+                      "schema": {"type": "string", "pattern": "^content_", "maxLength": 100}},
+        "Type": {"name": "type", "in": "path", "required": True, "schema": NAME_SCHEMA},
+        "Slug": {"name": "slug", "in": "path", "required": True, "schema": NAME_SCHEMA},
+        "Limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
+                                                            "default": 50}},
+        "Offset": {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        "IfNoneMatch": {"name": "If-None-Match", "in": "header",
+                        "description": "ETags the client has (RFC 9110 list, `*`, weak comparison) → 304.",
+                        "schema": {"type": "string"}},
+        "IdempotencyKey": {
+            "name": "Idempotency-Key", "in": "header",
+            "description": "Repeating a key on the same method and path within 24 h replays the stored 2xx "
+                           "response (with X-Idempotent-Replayed: true); the same key with a different body "
+                           "is 409 CONFLICT.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+        },
+    },
+    "headers": {
+        "ETag": {"description": 'Weak entity tag, W/"…".', "schema": {"type": "string"}},
+        "CacheControl": {"description": "public, max-age=60 (lists) or 300 (bundle, items).",
+                         "schema": {"type": "string"}},
+        "XRateLimitLimit": {"schema": {"type": "integer"}},
+        "XRateLimitRemaining": {"schema": {"type": "integer"}},
+        "XRateLimitReset": {"schema": {"type": "integer"}},
+        "RetryAfter": {"description": "Whole seconds.", "schema": {"type": "integer"}},
+        "XIdempotentReplayed": {"description": "`true` when this is a stored response replayed for an "
+                                               "Idempotency-Key.", "schema": {"type": "string", "const": "true"}},
+    },
+    "responses": {
+        "NotModified": {"description": "The client's copy (If-None-Match) is current; no body.",
+                        "headers": CONDITIONAL_HEADERS},
+        "BadRequest": json_content(schema("Error"), "VALIDATION_ERROR (with fields) or BAD_REQUEST (malformed JSON, "
+                                              "wrong content type)"),
+        "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: missing or wrong credentials"),
+        "NotFound": json_content(schema("Error"), "NOT_FOUND"),
+        "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
+                                            "Idempotency-Key reused with a different body"),
+        "PayloadTooLarge": json_content(schema("Error"), "PAYLOAD_TOO_LARGE: body over 100 KiB"),
+        "RateLimited": json_content(schema("Error"), "RATE_LIMIT_EXCEEDED",
+                             headers={"Retry-After": {"$ref": "#/components/headers/RetryAfter"}, **RATE_HEADERS}),
+        "InternalError": json_content(schema("Error"), "INTERNAL_SERVER_ERROR"),
+        "LLMError": json_content(schema("Error"), "LLM_ERROR: the LLM provider failed or its circuit breaker is open"),
+        "RequestTimeout": json_content(schema("Error"), "REQUEST_TIMEOUT"),
+    },
+}
+
+
+# --- building -------------------------------------------------------------------------
+
+SECURITY: dict[Access, list[dict[str, list[str]]]] = {
+    Access.ADMIN: [{"AdminKey": []}],
+    Access.METRICS: [{"AdminKey": []}, {"MetricsToken": []}],
+}
+
+
+def operation_of(route: Route) -> dict[str, Any]:
+    """The route's operation with what its facts say added: security, Idempotency-Key."""
+    operation = dict(route.operation)
+    if route.access in SECURITY:
+        operation["security"] = SECURITY[route.access]
+    if route.idempotent:
+        operation["parameters"] = [*operation.get("parameters", []), param("IdempotencyKey")]
+    return operation
+
+
+def build_document(routes: Iterable[Route], version: str) -> dict[str, Any]:
+    """The OpenAPI document of exactly these routes."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation_of(route)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Folionaut API",
+            "version": version,
+            "description": "Self-hosted portfolio content API. Success bodies are {\"data\": …}; every error is "
+                           "the Error envelope. Every response carries X-Request-Id.",
+        },
+        "tags": [{"name": name} for name in dict.fromkeys(
+            tag for methods in paths.values() for operation in methods.values() for tag in operation.get("tags", ()))],
+        "paths": paths,
+        "components": COMPONENTS,
+    }

@@ -1,0 +1,240 @@
+"""The runtime: the whole service without a transport, opened and closed in one stated order.
+
+``Runtime`` is the composition root (as Datasette's ``Datasette`` or PocketBase's
+``core.App``): it owns the settings, the clock, the metrics and every resource,
+and it is the only place that builds them. The transports are thin shells over
+it: ``folionaut.http.app.create_app`` serves it over HTTP (reaching it through one
+``AppKey``), ``folionaut.mcp.stdio`` over stdin/stdout, and every CLI command
+opens as much of it as it needs.
+
+Opening order (closing runs in reverse), each layer using only those above it:
+
+1. ``STORAGE``: the database (``database``), pending migrations applied when asked.
+2. ``SHARED_STATE``: Redis when ``REDIS_URL`` is set (``redis``), and what lives
+   there or in process memory without it: ``records`` (idempotency records,
+   chat-session lookups), ``content_cache`` (rendered public reads),
+   ``rate_limiters`` and ``client_hashes``.
+3. ``SERVICES``: ``content`` (with its watch for other processes' writes), then
+   ``chat`` (the LLM client and its circuit breaker) and ``mcp``, each only when
+   its feature is on.
+
+It imports nothing of aiohttp's server side (the LLM client is an aiohttp
+*client*); ``tests/test_architecture.py`` keeps it that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+from folionaut.cache.base import ContentCache
+from folionaut.cache.key_value_store import (
+    FailOpenKeyValueStore,
+    KeyValueStore,
+    MemoryKeyValueStore,
+    RedisKeyValueStore,
+)
+from folionaut.cache.layered import LayeredCache
+from folionaut.cache.memory import MemoryCache
+from folionaut.cache.redis import RedisCache
+from folionaut.chat.llm import LLMClient, SleepFn, is_breaker_failure
+from folionaut.chat.offline import OfflineResponder
+from folionaut.chat.repository import ChatRepository
+from folionaut.chat.service import ChatService
+from folionaut.chat.summary import PortfolioSummary
+from folionaut.content.assistant_tools import ToolRegistry, read_tools
+from folionaut.content.repository import ContentRepository
+from folionaut.content.service import ContentService
+from folionaut.core.clock import Clock, SystemClock
+from folionaut.core.logging import get_logger
+from folionaut.mcp.protocol import McpServer
+from folionaut.observability.health import HealthCheck
+from folionaut.observability.metrics import Metrics
+from folionaut.resilience.breaker import CircuitBreaker
+from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, build_rate_limiter
+from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
+from folionaut.settings import Settings
+from folionaut.storage import Database, open_database
+from folionaut.storage.migrate import apply_migrations
+
+__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
+
+log = get_logger("runtime")
+
+#: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
+EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+
+
+class Layer(enum.IntEnum):
+    """How much of the runtime to open: each layer includes those before it."""
+
+    STORAGE = 1
+    SHARED_STATE = 2
+    SERVICES = 3
+
+
+class Runtime:
+    """Everything the service is made of. Build it with settings, then ``async with runtime:``
+    (or ``await runtime.open(...)`` / ``await runtime.close()``)."""
+
+    database: Database
+    records: KeyValueStore
+    content_cache: ContentCache
+    rate_limiters: dict[str, RateLimiter]
+    client_hashes: ClientHashes
+    content: ContentService
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
+                 llm_sleep: SleepFn | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = metrics or Metrics()
+        self.started_at = self.clock.monotonic()
+        #: The sleep the LLM client waits its retry backoff with (tests pass a recorder).
+        self.llm_sleep: SleepFn = llm_sleep or asyncio.sleep
+        self.redis: SharedRedis | None = None
+        self.chat: ChatService | None = None
+        self.mcp: McpServer | None = None
+        self.health_checks: list[HealthCheck] = []
+        self.opened: Layer | None = None
+        self._closing = contextlib.AsyncExitStack()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self, upto: Layer = Layer.SERVICES, *, migrate: bool = True) -> Runtime:
+        """Open the layers up to ``upto`` in order; on any failure, close what was opened."""
+        if self.opened is not None:
+            raise RuntimeError("this runtime is already open")
+        try:
+            await self._open_storage(migrate)
+            self.opened = Layer.STORAGE
+            if upto >= Layer.SHARED_STATE:
+                await self._open_shared_state()
+                self.opened = Layer.SHARED_STATE
+            if upto >= Layer.SERVICES:
+                await self._open_services()
+                self.opened = Layer.SERVICES
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        """Close everything opened, in reverse order."""
+        try:
+            await self._closing.aclose()
+        finally:
+            self._closing = contextlib.AsyncExitStack()
+            self.opened = None
+
+    async def __aenter__(self) -> Runtime:
+        return await self.open()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await self.close()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def storage_only(cls, settings: Settings, *, migrate: bool = False) -> AsyncIterator[Runtime]:
+        """Just the database: what `migrate`, `dump`, `restore` and `check` need."""
+        runtime = cls(settings)
+        await runtime.open(Layer.STORAGE, migrate=migrate)
+        try:
+            yield runtime
+        finally:
+            await runtime.close()
+
+    # --- 1. storage --------------------------------------------------------------------------
+
+    async def _open_storage(self, migrate: bool) -> None:
+        self.database = await open_database(self.settings)
+        self._closing.push_async_callback(self.database.close)
+        if migrate:
+            for migration in await apply_migrations(self.database, self.clock):
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+        self.health_checks.append(HealthCheck(
+            "database", True, self.database.ping, on_failure=self.metrics.database_connection_errors.inc))
+
+    # --- 2. shared state ---------------------------------------------------------------------
+
+    async def _open_shared_state(self) -> None:
+        settings, clock, metrics = self.settings, self.clock, self.metrics
+        self.client_hashes = ClientHashes(ip_hash_salt(settings), settings.trust_proxy)
+        if settings.redis_url:
+            redis = self.redis = SharedRedis(create_redis_client(settings.redis_url), clock, metrics)
+            self._closing.push_async_callback(redis.client.aclose)
+            if await redis.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
+                log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
+            self.health_checks.append(HealthCheck("redis", False, redis.require))
+            self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), MemoryKeyValueStore(clock), redis)
+            self.content_cache = LayeredCache(
+                MemoryCache(settings.l1_cache_ttl_seconds, metrics, clock=clock),
+                RedisCache(redis.client, settings.content_cache_ttl_seconds, metrics),
+                redis,
+            )
+        else:
+            self.records = MemoryKeyValueStore(clock)
+            self.content_cache = MemoryCache(settings.content_cache_ttl_seconds, metrics, clock=clock)
+        self._closing.push_async_callback(self.records.close)
+        self._closing.push_async_callback(self.content_cache.close)
+        self.rate_limiters = {
+            "content": build_rate_limiter(
+                "content", settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate,
+                clock=clock, metrics=metrics, shared_redis=self.redis,
+            ),
+            "chat": build_rate_limiter(
+                "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
+                clock=clock, metrics=metrics, shared_redis=self.redis,
+            ),
+        }
+
+    # --- 3. services -------------------------------------------------------------------------
+
+    async def _open_services(self) -> None:
+        settings = self.settings
+        self.content = ContentService(ContentRepository(self.database), self.clock,
+                                      audit_log=settings.feature_audit_log)
+        watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
+        self._closing.push_async_callback(_cancelled, watcher)
+        if settings.feature_ai_chat:
+            await self._open_chat()
+        if settings.feature_mcp_server:
+            self.mcp = McpServer(self.content)
+
+    async def _open_chat(self) -> None:
+        settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
+        breaker = CircuitBreaker(
+            "llm", clock, metrics, is_failure=is_breaker_failure,
+            failure_threshold=settings.circuit_breaker_failure_threshold,
+            reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
+            success_threshold=settings.circuit_breaker_success_threshold,
+        )
+        llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=self.llm_sleep)
+        await llm.start()
+        self._closing.push_async_callback(llm.close)
+        offline = OfflineResponder(content.search_published, content.published_types, content.list_published,
+                                   owner_name=settings.portfolio_owner_name)
+        self.chat = ChatService(
+            ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
+            offline, settings, clock, metrics, kv=self.records,
+        )
+
+
+def ip_hash_salt(settings: Settings) -> str:
+    """A secret salt every instance derives alike (so shared Redis buckets match), without
+    using the admin key itself. No admin key (only in ad-hoc tests): a per-process salt."""
+    if not settings.admin_api_key:
+        return secrets.token_hex(16)
+    return hashlib.sha256(b"folionaut ip-hash salt\x00" + settings.admin_api_key.encode()).hexdigest()
+
+
+async def _cancelled(task: asyncio.Task[object]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
