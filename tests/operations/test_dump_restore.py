@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from folionaut.storage.migrate import available_migrations
-from tests.ops.conftest import (
+from tests.operations.conftest import (
     DB_FILE,
     UNICODE_SAMPLES,
     build_original_database,

@@ -12,7 +12,7 @@ from folionaut.storage.libsql import LibSQLDatabase
 from folionaut.storage.restore import RestoreError, restore_dump
 from folionaut.storage.sqlite import SQLiteDatabase
 from tests.helpers.backends import open_database_backend
-from tests.ops.conftest import CLI, seed_database, subprocess_env, table_snapshot
+from tests.operations.conftest import CLI, seed_database, subprocess_env, table_snapshot
 
 
 @pytest.mark.parametrize("backend_name", ["hrana-http", "hrana-ws"])

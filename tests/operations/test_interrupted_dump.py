@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from folionaut.operations.backups import STALL_ENV
-from tests.ops.conftest import CLI, subprocess_env
+from tests.operations.conftest import CLI, subprocess_env
 
 WAIT_SECONDS = 60.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from folionaut.storage.migrate import available_migrations
 from tests.helpers.fake_llm import FakeLLM
-from tests.ops.conftest import CLI, DB_FILE, run_cli, seed_database, subprocess_env
+from tests.operations.conftest import CLI, DB_FILE, run_cli, seed_database, subprocess_env
 
 LLM_KEY = "sk-test-doctor-0123456789"
 
