@@ -4,7 +4,8 @@ One definition per tool: its name, description, JSON-Schema input schema and
 executor. The schema is plain JSON Schema, so it maps directly onto OpenAI
 function calling (``Tool.to_openai()``) and onto MCP ``tools/list``.
 
-Arguments are checked against the schema before a tool runs, and every
+Content fields use the declarations of ``content/schema.py``, and arguments
+are checked against the schema (``core/schema.py``) before a tool runs; every
 problem a caller can fix (bad arguments, validation, not found, conflict)
 is raised as ``ToolError`` with a message meant for the model or user.
 Reads see published content only; writes go through ``ContentService`` (so
@@ -13,28 +14,22 @@ history rows, versions and cache invalidation all happen as for the API).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from folionaut.content.models import STATUSES, ContentItem
+from folionaut.content.models import ContentItem
+from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, ID_PREFIX, NAME
 from folionaut.content.service import ContentService
-from folionaut.content.validation import (
-    ID_PREFIX,
-    MAX_SORT_ORDER,
-    NAME_PATTERN,
-    check_content_id,
-    parse_create,
-    parse_update,
-)
+from folionaut.content.validation import check_content_id, parse_create, parse_update
 from folionaut.core.errors import ConflictError, NotFoundError, ValidationError
+from folionaut.core.schema import object_schema, problems
+
+__all__ = ["MAX_SEARCH_RESULTS", "Tool", "ToolError", "ToolRegistry", "all_tools", "read_tools", "write_tools"]
 
 ToolExecutor = Callable[[dict[str, Any]], Awaitable[Any]]
 
 MAX_SEARCH_RESULTS = 20
-_NAME = {"type": "string", "pattern": NAME_PATTERN.pattern, "minLength": 1, "maxLength": 100}
-_SORT_ORDER = {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER}
 
 
 class ToolError(Exception):
@@ -65,14 +60,13 @@ class Tool:
     async def call(self, arguments: Mapping[str, Any] | None) -> Any:
         """Check ``arguments`` against the schema, then run the tool; returns a JSON-serialisable dict."""
         args = dict(arguments or {})
-        problems = schema_problems(self.input_schema, args)
-        if problems:
-            raise ToolError(f"Invalid arguments for {self.name}: " + "; ".join(problems))
+        found = problems(self.input_schema, args)
+        if found:
+            raise ToolError(f"Invalid arguments for {self.name}: " + _described(found))
         try:
             return await self.executor(args)
         except ValidationError as exc:
-            detail = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.fields.items())
-            raise ToolError(f"{exc.message}: {detail}") from None
+            raise ToolError(f"{exc.message}: {_described(exc.fields)}") from None
         except (NotFoundError, ConflictError) as exc:
             raise ToolError(exc.message) from None
 
@@ -99,57 +93,13 @@ class ToolRegistry:
         return await tool.call(arguments)
 
 
-# --- a JSON-Schema subset checker: exactly the keywords our schemas use -----------------------
-
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-}
-
-
-def schema_problems(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
-    """Problems of ``value`` against ``schema`` (type, required, additionalProperties, bounds, enum, pattern)."""
-    where = path or "arguments"
-    expected = schema.get("type")
-    if expected is not None and not _TYPES[expected](value):
-        return [f"{where}: expected {expected}"]
-    problems: list[str] = []
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{where}: expected one of {', '.join(map(str, schema['enum']))}")
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            problems.append(f"{where}: must not be shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            problems.append(f"{where}: must not be longer than {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            problems.append(f"{where}: must match {schema['pattern']}")
-    if isinstance(value, int) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(f"{where}: must be at least {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(f"{where}: must be at most {schema['maximum']}")
-    if isinstance(value, dict):
-        properties: Mapping[str, Any] = schema.get("properties", {})
-        for name in schema.get("required", ()):
-            if name not in value:
-                problems.append(f"{path + '.' if path else ''}{name}: required")
-        if schema.get("additionalProperties") is False:
-            for name in value:
-                if name not in properties:
-                    problems.append(f"{path + '.' if path else ''}{name}: unknown argument")
-        for name, sub in properties.items():
-            if name in value and value[name] is not None:
-                problems.extend(schema_problems(sub, value[name], f"{path + '.' if path else ''}{name}"))
-    return problems
+def _described(fields: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {', '.join(messages)}" for field, messages in fields.items())
 
 
 def _object(properties: dict[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = list(required)
-    return schema
+    """A tool's input schema: closed, so a misspelt argument is reported, not ignored."""
+    return object_schema(properties, tuple(required), closed=True)
 
 
 def _items(items: Iterable[ContentItem]) -> list[dict[str, Any]]:
@@ -183,11 +133,11 @@ def read_tools(service: ContentService) -> list[Tool]:
         Tool("list_types", "List the content types of the portfolio (e.g. project, skill, experience) "
              "with how many published items each has.", _object({}), list_types),
         Tool("list_content", "List published portfolio items, optionally only those of one type, "
-             "in display order.", _object({"type": {**_NAME, "description": "Only items of this type"}}),
+             "in display order.", _object({"type": {**NAME, "description": "Only items of this type"}}),
              list_content),
         Tool("get_content", "Get one published portfolio item by its type and slug.",
-             _object({"type": {**_NAME, "description": "Content type, e.g. project"},
-                      "slug": {**_NAME, "description": "The item's slug, e.g. my-project"}}, ["type", "slug"]),
+             _object({"type": {**NAME, "description": "Content type, e.g. project"},
+                      "slug": {**NAME, "description": "The item's slug, e.g. my-project"}}, ["type", "slug"]),
              get_content),
         Tool("search_content", "Full-text search over published portfolio items; best matches first.",
              _object({"query": {"type": "string", "minLength": 1, "maxLength": 200,
@@ -218,25 +168,13 @@ def write_tools(service: ContentService, changed_by: str) -> list[Tool]:
 
     content_id = {"type": "string", "minLength": len(ID_PREFIX) + 1, "maxLength": 100,
                   "description": f"The item's id ({ID_PREFIX}…), as returned by the other tools"}
-    status = {"type": "string", "enum": list(STATUSES),
-              "description": "Only published items are public"}
-    data = {"type": "object", "description": "The item's fields, e.g. {\"title\": \"…\", \"description\": \"…\"}"}
     return [
         Tool("create_content", "Create a portfolio item (status draft unless given). Without a slug, "
              "one is made from data.title.",
-             _object({"type": {**_NAME, "description": "Content type, e.g. project"},
-                      "slug": {**_NAME, "description": "Optional URL slug"},
-                      "data": data, "status": status,
-                      "sortOrder": {**_SORT_ORDER, "description": "Display order, lowest first"}},
-                     ["type", "data"]),
-             create_content, read_only=False),
+             _object(CONTENT_CREATE["properties"], CONTENT_CREATE["required"]), create_content, read_only=False),
         Tool("update_content", "Change a portfolio item: any of slug, data (replaced whole), status, "
              "sortOrder. Give version to fail instead of overwriting someone else's change.",
-             _object({"id": content_id, "slug": _NAME, "data": data, "status": status, "sortOrder": _SORT_ORDER,
-                      "version": {"type": "integer", "minimum": 1,
-                                  "description": "The version you read; a different current version fails"}},
-                     ["id"]),
-             update_content, read_only=False),
+             _object({"id": content_id, **CONTENT_UPDATE["properties"]}, ["id"]), update_content, read_only=False),
         Tool("delete_content", "Delete a portfolio item (soft: an admin can restore it from its history).",
              _object({"id": content_id}, ["id"]), delete_content, read_only=False),
     ]

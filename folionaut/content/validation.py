@@ -1,7 +1,9 @@
 """Validation of content input, shared by the HTTP API and the MCP tools.
 
-Each function returns clean values or raises ``ValidationError`` whose
-``fields`` maps every bad field to its problems, all at once.
+The field rules are the declarations in ``content/schema.py``; this module adds
+the rules that span fields. Each function returns clean values or raises
+``ValidationError`` whose ``fields`` maps every bad field to its problems, all
+at once.
 """
 
 from __future__ import annotations
@@ -11,14 +13,22 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from folionaut.content.models import STATUSES
+from folionaut.content.schema import (
+    CONTENT_CREATE,
+    CONTENT_UPDATE,
+    CONTENT_UPDATE_FIELDS,
+    ID_PREFIX,
+    NAME,
+    RESTORE,
+    STATUS,
+)
 from folionaut.core.errors import ValidationError
+from folionaut.core.schema import BODY, Schema, object_schema, problems
 
-NAME_PATTERN = re.compile(r"^[a-z0-9-]{1,100}$")
-NAME_RULE = "Must be 1-100 characters of lowercase letters, digits and hyphens"
-ID_PREFIX = "content_"
-MAX_SORT_ORDER = 2**31 - 1
-MAX_VERSION = 2**53  # JSON numbers stay exact up to here
+__all__ = [
+    "CreateInput", "UpdateInput", "check_content_id", "check_name", "check_status_filter", "parse_create",
+    "parse_restore", "parse_update", "slug_from_title", "slugify",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,150 +53,49 @@ class UpdateInput:
                                          ("sortOrder", self.sort_order)) if value is not None]
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, problem: str) -> None:
-        self.fields.setdefault(field, []).append(problem)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise ValidationError(self.fields)
-
-
-class _Missing:
-    """Marks a field without a value."""
-
-
-MISSING: Any = _Missing()
-
-
-def json_type_name(value: object) -> str:
-    """The JSON name of a decoded value's type, for "Expected X, received Y" messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _field(body: dict[str, Any], name: str) -> Any:
-    # JSON null counts as absent: "no value" for an optional field (MCP clients and
-    # forms send nulls), "Required" for a required one.
-    value = body.get(name)
-    return MISSING if value is None else value
-
-
-def _expected(problems: _Problems, field: str, wanted: str, value: object) -> None:
-    problems.add(field, f"Expected {wanted}, received {json_type_name(value)}")
-
-
-def _check_name(problems: _Problems, field: str, value: object, required: bool) -> str | None:
-    if value is MISSING:
-        if required:
-            problems.add(field, "Required")
-        return None
-    if not isinstance(value, str):
-        _expected(problems, field, "string", value)
-        return None
-    if not NAME_PATTERN.match(value):
-        problems.add(field, NAME_RULE)
-        return None
-    return value
-
-
-def _check_data(problems: _Problems, value: object, required: bool) -> dict[str, Any] | None:
-    if value is MISSING:
-        if required:
-            problems.add("data", "Required")
-        return None
-    if not isinstance(value, dict):
-        _expected(problems, "data", "object", value)
-        return None
-    if not value:
-        problems.add("data", "Must not be empty")
-        return None
-    return value
-
-
-def _check_status(problems: _Problems, value: object) -> str | None:
-    if value is MISSING:
-        return None
-    if not isinstance(value, str) or value not in STATUSES:
-        problems.add("status", "Expected one of: " + ", ".join(STATUSES))
-        return None
-    return value
-
-
-def _check_int(problems: _Problems, field: str, value: object, low: int, high: int) -> int | None:
-    if value is MISSING:
-        return None
-    # bool is an int in Python but not in JSON; 1.5 and 2.0 are JSON numbers but not integers.
-    if isinstance(value, bool) or not isinstance(value, int):
-        _expected(problems, field, "integer", value)
-        return None
-    if not low <= value <= high:
-        problems.add(field, f"Must be between {low} and {high}")
-        return None
-    return value
-
-
-def _require_object(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ValidationError({"body": [f"Expected object, received {json_type_name(body)}"]})
-    return body
-
-
 # Unknown body fields are ignored, not rejected (as the original did), so a client
 # that sends back a whole item it read (id, createdAt, …) keeps working.
 
+def _checked(schema: Schema, body: object) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    found = problems(schema, body)
+    if BODY in found:
+        raise ValidationError(found)
+    assert isinstance(body, dict)
+    return body, found
+
+
+def _value(body: dict[str, Any], name: str, found: dict[str, list[str]]) -> Any:
+    """The field's value if present and valid, else None."""
+    return None if name in found else body.get(name)
+
+
 def parse_create(body: object) -> CreateInput:
-    body = _require_object(body)
-    problems = _Problems()
-    content_type = _check_name(problems, "type", _field(body, "type"), required=True)
-    slug = _check_name(problems, "slug", _field(body, "slug"), required=False)
-    data = _check_data(problems, _field(body, "data"), required=True)
-    status = _check_status(problems, _field(body, "status"))
-    sort_order = _check_int(problems, "sortOrder", _field(body, "sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER)
-    if slug is None and "slug" not in problems.fields and data is not None and not slug_from_title(data):
-        problems.add("slug", "Required when data.title is missing or has no letters or digits")
-    problems.raise_if_any()
-    assert content_type is not None and data is not None
-    return CreateInput(content_type, slug, data, status or "draft", sort_order or 0)
+    values, found = _checked(CONTENT_CREATE, body)
+    data = _value(values, "data", found)
+    if values.get("slug") is None and "slug" not in found and data is not None and not slug_from_title(data):
+        found["slug"] = ["Required when data.title is missing or has no letters or digits"]
+    if found:
+        raise ValidationError(found)
+    return CreateInput(values["type"], values.get("slug"), data, values.get("status") or "draft",
+                       values.get("sortOrder") or 0)
 
 
 def parse_update(body: object) -> UpdateInput:
-    body = _require_object(body)
-    problems = _Problems()
-    update = UpdateInput(
-        slug=_check_name(problems, "slug", _field(body, "slug"), required=False),
-        data=_check_data(problems, _field(body, "data"), required=False),
-        status=_check_status(problems, _field(body, "status")),
-        sort_order=_check_int(problems, "sortOrder", _field(body, "sortOrder"), -MAX_SORT_ORDER, MAX_SORT_ORDER),
-        version=_check_int(problems, "version", _field(body, "version"), 1, MAX_VERSION),
-    )
-    if not problems.fields and not update.changed_fields():
-        problems.add("body", "Provide at least one of: slug, data, status, sortOrder")
-    problems.raise_if_any()
+    values, found = _checked(CONTENT_UPDATE, body)
+    update = UpdateInput(**{attribute: _value(values, name, found) for name, attribute in (
+        ("slug", "slug"), ("data", "data"), ("status", "status"), ("sortOrder", "sort_order"), ("version", "version"))})
+    if not found and not update.changed_fields():
+        found[BODY] = ["Provide at least one of: " + ", ".join(CONTENT_UPDATE_FIELDS)]
+    if found:
+        raise ValidationError(found)
     return update
 
 
 def parse_restore(body: object) -> int:
-    body = _require_object(body)
-    problems = _Problems()
-    version = _check_int(problems, "version", _field(body, "version"), 1, MAX_VERSION)
-    if version is None and "version" not in problems.fields:
-        problems.add("version", "Required")
-    problems.raise_if_any()
-    assert version is not None
-    return version
+    values, found = _checked(RESTORE, body)
+    if found:
+        raise ValidationError(found)
+    return int(values["version"])
 
 
 def check_content_id(value: str, field: str = "id") -> str:
@@ -196,18 +105,19 @@ def check_content_id(value: str, field: str = "id") -> str:
 
 
 def check_name(value: object, field: str) -> str:
-    problems = _Problems()
-    name = _check_name(problems, field, MISSING if value is None else value, required=True)
-    problems.raise_if_any()
-    assert name is not None
-    return name
+    """A type or slug from a path or query parameter."""
+    found = problems(object_schema({field: NAME}, (field,)), {field: value})
+    if found:
+        raise ValidationError(found)
+    assert isinstance(value, str)
+    return value
 
 
 def check_status_filter(value: object) -> str | None:
-    problems = _Problems()
-    status = _check_status(problems, MISSING if value is None else value)
-    problems.raise_if_any()
-    return status
+    found = problems(object_schema({"status": STATUS}), {"status": value})
+    if found:
+        raise ValidationError(found)
+    return value if isinstance(value, str) else None
 
 
 def _title_of(data: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from folionaut.content.models import CHANGE_TYPES, STATUSES
-from folionaut.content.validation import MAX_SORT_ORDER, MAX_VERSION
+from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, NAME, RESTORE
 from folionaut.http.routing import Access, Route
 
 __all__ = [
@@ -29,7 +29,7 @@ ERROR_CODES = (
     "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
     "RATE_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "LLM_ERROR", "REQUEST_TIMEOUT",
 )
-NAME_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[a-z0-9-]{1,100}$", "minLength": 1, "maxLength": 100}
+NAME_SCHEMA: dict[str, Any] = NAME
 TIMESTAMP: dict[str, Any] = {"type": "string", "format": "date-time", "examples": ["2025-01-25T10:00:00.000Z"]}
 
 
@@ -136,32 +136,10 @@ COMPONENTS: dict[str, Any] = {
                 "createdAt": TIMESTAMP,
             },
         },
-        "ContentCreate": {
-            "type": "object", "required": ["type", "data"],
-            "properties": {
-                "type": NAME_SCHEMA,
-                "slug": {**NAME_SCHEMA, "description": "Default: slugified data.title, made unique with -2, -3…"},
-                "data": {"type": "object", "minProperties": 1},
-                "status": {"type": "string", "enum": list(STATUSES), "default": "draft"},
-                "sortOrder": {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER, "default": 0},
-            },
-        },
-        "ContentUpdate": {
-            "type": "object", "minProperties": 1,
-            "description": "Partial update; at least one of slug, data, status, sortOrder.",
-            "properties": {
-                "slug": NAME_SCHEMA,
-                "data": {"type": "object", "minProperties": 1},
-                "status": {"type": "string", "enum": list(STATUSES)},
-                "sortOrder": {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER},
-                "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION,
-                            "description": "Optimistic concurrency: the version you read; 409 if stale."},
-            },
-        },
-        "RestoreRequest": {
-            "type": "object", "required": ["version"],
-            "properties": {"version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}},
-        },
+        # Content input: declared once in content/schema.py (validation and MCP tools use the same).
+        "ContentCreate": CONTENT_CREATE,
+        "ContentUpdate": CONTENT_UPDATE,
+        "RestoreRequest": RESTORE,
         "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],

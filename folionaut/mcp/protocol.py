@@ -26,8 +26,8 @@ from typing import Any
 
 from folionaut import __version__
 from folionaut.content.assistant_tools import ToolError, ToolRegistry, all_tools
+from folionaut.content.schema import is_name
 from folionaut.content.service import ContentService
-from folionaut.content.validation import NAME_PATTERN
 from folionaut.core import jsonutil
 from folionaut.core.errors import NotFoundError
 from folionaut.core.logging import get_logger
@@ -420,7 +420,7 @@ class McpServer:
             slug = arguments.get("slug")
             if not slug:
                 raise RpcError(INVALID_PARAMS, "Invalid params: explain_project needs the argument slug")
-            if not NAME_PATTERN.match(slug):
+            if not is_name(slug):
                 raise RpcError(INVALID_PARAMS, "Invalid params: slug must be lowercase letters, digits and hyphens")
             try:
                 project = await self.service.get_published("project", slug)
@@ -454,7 +454,7 @@ def _resource_path(uri: str) -> list[str] | None:
     if not uri.startswith(RESOURCE_SCHEME + "/"):
         return None
     parts = uri[len(RESOURCE_SCHEME) + 1:].split("/")
-    if len(parts) > 2 or not all(NAME_PATTERN.match(part) for part in parts):
+    if len(parts) > 2 or not all(is_name(part) for part in parts):
         return None
     return parts
 

@@ -105,7 +105,7 @@ def test_raw_stdio_stdout_carries_only_protocol_messages(data_dir: Path) -> None
     assert [reply["id"] for reply in replies[4]] == [3, 4]  # 2025-03-26 allows batches
     assert replies[5]["error"]["code"] == -32602
     assert replies[6]["result"]["isError"] is True
-    assert "type: required" in replies[6]["result"]["content"][0]["text"]
+    assert "type: Required" in replies[6]["result"]["content"][0]["text"]
     assert len(replies) == 7
     assert "serving MCP on stdio" in done.stderr  # logs went to stderr
 

@@ -25,9 +25,9 @@ async def test_read_tools_map_onto_openai_function_calling(client: Any, admin_he
         "intermediate")
     with pytest.raises(ToolError, match="Unknown tool: 'create_content'"):  # chat gets no write tools
         await registry.execute("create_content", {"type": "x", "data": {"a": 1}})
-    with pytest.raises(ToolError, match="limit: must be at most 20"):
+    with pytest.raises(ToolError, match="limit: Must be between 1 and 20"):
         await registry.execute("search_content", {"query": "x", "limit": 500})
-    with pytest.raises(ToolError, match="extra: unknown argument"):
+    with pytest.raises(ToolError, match="extra: Unknown field"):
         await registry.execute("list_types", {"extra": True})
 
 

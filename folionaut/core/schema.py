@@ -1,0 +1,132 @@
+"""Input descriptions in JSON Schema, checked with messages a person can act on.
+
+An input (a request body, a tool's arguments) is described once, as a JSON
+Schema object; the same dictionary is published (OpenAPI, MCP ``inputSchema``)
+and checked here. Only the keywords our inputs use are understood: ``type``
+(object, string, integer, boolean), ``properties``, ``required``,
+``additionalProperties: false``, ``minProperties``, ``enum``, ``minLength``,
+``maxLength``, ``pattern``, ``minimum``, ``maximum``. A ``x-message`` on a
+property replaces the generic message when its string rules fail (a JSON Schema
+annotation, ignored by other validators).
+
+``problems`` answers field → messages for every problem at once, the shape of
+the error envelope's ``fields``. As JSON Schema has it, ``pattern`` must match
+the whole value when anchored with ``^…$`` (``$`` is the end of the string:
+Python's ``$`` would also accept a final newline). A JSON ``null`` counts as
+absent: "Required" for a required field, nothing for an optional one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["BODY", "Schema", "json_type_name", "object_schema", "problems"]
+
+Schema = dict[str, Any]
+
+#: The field name of problems with the input as a whole.
+BODY = "body"
+
+_TYPE_NAMES = {"object": "object", "string": "string", "integer": "integer", "boolean": "boolean"}
+
+
+def json_type_name(value: object) -> str:
+    """The JSON name of a decoded value's type, for "Expected X, received Y" messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def object_schema(properties: Mapping[str, Schema], required: tuple[str, ...] = (), *,
+                  closed: bool = False, **keywords: Any) -> Schema:
+    """``{"type": "object", "properties": …}``; ``closed`` forbids other properties."""
+    schema: Schema = {"type": "object", "properties": dict(properties), **keywords}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+@functools.cache
+def _whole_match(pattern: str) -> re.Pattern[str]:
+    # ECMA-262's "$" (JSON Schema's dialect) matches only at the very end; Python's also before a final "\n".
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern)
+
+
+def _is_type(expected: str, value: object) -> bool:
+    if expected == "object":
+        return isinstance(value, dict)
+    if expected == "string":
+        return isinstance(value, str)
+    if expected == "integer":  # bool is an int in Python but not in JSON; 2.0 is a JSON number, not an integer
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "boolean":
+        return isinstance(value, bool)
+    raise ValueError(f"schema type {expected!r} is not supported here")
+
+
+def value_problems(schema: Schema, value: object) -> list[str]:
+    """What is wrong with one (present, non-null) value."""
+    if "enum" in schema:  # the choices say it all, whatever the type of the value given
+        return [] if value in schema["enum"] else ["Expected one of: " + ", ".join(map(str, schema["enum"]))]
+    expected = schema.get("type")
+    if expected is not None and not _is_type(expected, value):
+        return [f"Expected {_TYPE_NAMES[expected]}, received {json_type_name(value)}"]
+    found: list[str] = []
+    if isinstance(value, str):
+        too_short = len(value) < schema.get("minLength", 0)
+        too_long = "maxLength" in schema and len(value) > schema["maxLength"]
+        mismatch = "pattern" in schema and not _whole_match(schema["pattern"]).search(value)
+        if (too_short or too_long or mismatch) and "x-message" in schema:
+            found.append(schema["x-message"])
+        else:
+            if too_short or too_long:
+                low, high = schema.get("minLength", 0), schema.get("maxLength")
+                found.append(f"Must be {low}-{high} characters" if high is not None else f"Must be at least {low} "
+                             "characters")
+            if mismatch:
+                found.append(f"Must match {schema['pattern']}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            if low is not None and high is not None:
+                found.append(f"Must be between {low} and {high}")
+            elif low is not None:
+                found.append(f"Must be at least {low}")
+            else:
+                found.append(f"Must be at most {high}")
+    if isinstance(value, dict) and len(value) < schema.get("minProperties", 0):
+        found.append("Must not be empty")
+    return found
+
+
+def problems(schema: Schema, value: object) -> dict[str, list[str]]:
+    """Every problem of ``value`` against an object ``schema``, by field (``body`` for the whole)."""
+    if not isinstance(value, dict):
+        return {BODY: [f"Expected object, received {json_type_name(value)}"]}
+    found: dict[str, list[str]] = {}
+    properties: Mapping[str, Schema] = schema.get("properties", {})
+    for name in schema.get("required", ()):
+        if value.get(name) is None:
+            found[name] = ["Required"]
+    if schema.get("additionalProperties") is False:
+        for name in value:
+            if name not in properties:
+                found[name] = ["Unknown field"]
+    for name, sub in properties.items():
+        field_value = value.get(name)
+        if field_value is not None and (field_problems := value_problems(sub, field_value)):
+            found[name] = field_problems
+    return found
