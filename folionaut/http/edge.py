@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.abc import AbstractMatchInfo
-from aiohttp.web_urldispatcher import AbstractRoute
 
 from folionaut.core import jsonutil
 from folionaut.core.errors import (
@@ -127,7 +126,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
     id_counter = itertools.count(1)
     observe = metrics.http.record
     limiting = settings.feature_rate_limiting
-    by_route: dict[AbstractRoute, _EdgeFacts] = {}
+    by_route: dict[web.AbstractRoute, _EdgeFacts] = {}
 
     def request_id(request: web.Request) -> str:
         incoming = request.headers.get("X-Request-Id")

@@ -142,3 +142,19 @@ def test_the_status_of_a_prepared_response_cannot_change() -> None:
     response = PreparedResponse(200, serialise_head(200, {}))
     with pytest.raises(RuntimeError):
         response.set_status(500)
+
+
+def test_aiohttp_is_the_release_the_fast_path_is_tested_on() -> None:
+    """PreparedResponse sets aiohttp's private fields: pyproject pins the minor release this file passes on,
+    and the installed aiohttp must be inside that pin (an upgrade means re-running these tests first)."""
+    import tomllib
+    from importlib import metadata
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pin = next(Requirement(r) for r in pyproject["project"]["dependencies"] if Requirement(r).name == "aiohttp")
+    upper = [spec for spec in pin.specifier if spec.operator == "<"]
+    assert upper, f"aiohttp must have an upper bound in pyproject.toml, got {pin}"
+    assert pin.specifier.contains(metadata.version("aiohttp")), (metadata.version("aiohttp"), str(pin))

@@ -14,20 +14,35 @@ compares the two on the wire).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping
+from email.utils import formatdate
 from http import HTTPStatus
 
-from aiohttp import web
+from aiohttp import HttpVersion10, HttpVersion11, web
 from aiohttp.abc import AbstractStreamWriter
-from aiohttp.helpers import rfc822_formatted_time
-from aiohttp.http import HttpVersion10, HttpVersion11
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from folionaut.http.headers import SECURITY_HEADERS
 
+__all__ = ["PreparedResponse", "http_date", "serialise_head"]
+
 _VERSIONS = {HttpVersion11: b"HTTP/1.1 ", HttpVersion10: b"HTTP/1.0 "}
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 _NO_BODY_STATUSES = frozenset({204, 304})
+
+
+_date_second = -1
+_date_bytes = b""
+
+
+def http_date() -> bytes:
+    """The ``Date`` header value (RFC 9110 IMF-fixdate), formatted at most once a second."""
+    global _date_second, _date_bytes
+    now = int(time.time())
+    if now != _date_second:
+        _date_second, _date_bytes = now, formatdate(now, usegmt=True).encode()
+    return _date_bytes
 
 
 def _header_lines(headers: Mapping[str, str]) -> str:
@@ -50,6 +65,12 @@ def serialise_head(status: int, headers: Mapping[str, str]) -> bytes:
 
 class PreparedResponse(web.StreamResponse):
     """A whole response from a serialised head (``serialise_head``) and a body.
+
+    The fast path's one use of aiohttp internals (see ``fastpath/__init__.py``):
+    it skips ``StreamResponse.__init__`` and sets the private fields aiohttp's
+    own ``Response`` sets (``_state``, ``_status``, ``_reason``, ``_headers``,
+    ``_req``, ``_payload_writer``, ``_keep_alive``, ``_eof_sent``,
+    ``_body_length``), guarded by tests/http/test_prepared.py.
 
     The body goes out with the head in one write. ``write`` is not supported: the
     body is fixed when the response is made. ``request_id`` is written as
@@ -115,7 +136,7 @@ class PreparedResponse(web.StreamResponse):
             body = b""
         added = _header_lines(self._headers).encode() if self._headers else b""
         request_id = b"X-Request-Id: %s\r\n" % self.request_id.encode() if self.request_id else b""
-        date = rfc822_formatted_time().encode()
+        date = http_date()
         await writer.write_eof(b"".join(
             (status_prefix, self._head, request_id, added, connection, b"Date: ", date, b"\r\n\r\n", body)))
         self._eof_sent = True
