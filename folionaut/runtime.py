@@ -14,9 +14,9 @@ Opening order (closing runs in reverse), each layer using only those above it:
    there or in process memory without it: ``records`` (idempotency records,
    chat-session lookups), ``content_cache`` (rendered public reads),
    ``rate_limiters`` and ``client_hashes``.
-3. ``SERVICES``: ``content`` (with its watch for other processes' writes), then
-   ``chat`` (the LLM client and its circuit breaker) and ``mcp``, each only when
-   its feature is on.
+3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
+   (with its watch for other processes' writes), then ``chat`` (the LLM client
+   and its circuit breaker) and ``mcp``, each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -32,6 +32,8 @@ import secrets
 from collections.abc import AsyncIterator
 from types import TracebackType
 
+from folionaut.access.repository import TokenRepository
+from folionaut.access.service import TokenService
 from folionaut.cache.base import ContentCache
 from folionaut.cache.key_value_store import (
     FailOpenKeyValueStore,
@@ -87,6 +89,7 @@ class Runtime:
     content_cache: ContentCache
     rate_limiters: dict[str, RateLimiter]
     client_hashes: ClientHashes
+    tokens: TokenService
     content: ContentService
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
@@ -198,6 +201,7 @@ class Runtime:
 
     async def _open_services(self) -> None:
         settings = self.settings
+        self.tokens = TokenService(TokenRepository(self.database), self.clock)
         self.content = ContentService(ContentRepository(self.database), self.clock,
                                       audit_log=settings.feature_audit_log)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))

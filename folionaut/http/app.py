@@ -25,7 +25,7 @@ from folionaut.http.edge import make_edge
 from folionaut.http.openapi import build_document
 from folionaut.http.published import PublishedReads, PublishedResponses
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, chat, content, health, mcp, metrics, openapi_document
+from folionaut.http.routes import admin_content, chat, content, health, mcp, metrics, openapi_document, tokens
 from folionaut.http.routing import Route, enabled_routes, register_routes
 from folionaut.http.state import HTTP, RUNTIME, HttpState
 from folionaut.mcp.sessions import SessionStore
@@ -39,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     *health.ROUTES,
     *content.ROUTES,
     *admin_content.ROUTES,
+    *tokens.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,

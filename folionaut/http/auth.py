@@ -1,63 +1,158 @@
-"""Who may call a route: constant-time credential checks, and the audit trail.
+"""Who may call a route: credentials resolved to a principal, scopes checked, and the audit trail.
 
 The edge calls ``authorize`` for every route whose declared access is not
-public, before the handler runs. Every refused admin request and every admin
-change leaves one ``audit`` log line (method, path, status, hashed client IP,
-request id), so an operator who suspects a leaked key can see what was done
-with it.
+public, before the handler runs. It resolves the request's credential to a
+``Principal`` (``resolve_principal``: one resolver per kind of credential, in
+``CREDENTIALS``), checks that the principal holds the scope the route's access
+needs (``REQUIRED_SCOPE``, the one place that maps the two) and leaves it on
+the request (``principal_of``) for handlers, history rows and the audit line.
+
+- No credential, or one that is not valid (wrong, expired, revoked): 401
+  ``UNAUTHORIZED`` with ``WWW-Authenticate: Bearer realm="folionaut"``.
+- A valid credential without the scope: 403 ``FORBIDDEN``.
+
+Every refused admin request and every admin change leaves one ``audit`` log
+line (method, path, status, the credential's name — never its secret —, hashed
+client IP, request id), so an operator who suspects a leaked key or token can
+see what was done with it.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from folionaut.core.errors import UnauthorizedError
+from folionaut.access.models import ADMIN_KEY, Principal, PrincipalKind, Scope
+from folionaut.core.errors import AppError, ForbiddenError, UnauthorizedError
 from folionaut.core.logging import get_logger
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.routing import Access
 from folionaut.http.state import RUNTIME
 
-__all__ = ["audit_change", "authorize"]
+__all__ = [
+    "AUDITED", "CREDENTIALS", "REALM", "REQUIRED_SCOPE", "CredentialResolver", "audit_change", "authorize",
+    "challenge", "principal_of", "resolve_principal",
+]
 
 audit = get_logger("audit")
+REALM = "folionaut"
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+#: The scope each access needs: the one place where routes' access meets credentials' scopes.
+REQUIRED_SCOPE: dict[Access, Scope] = {
+    Access.READ: Scope.READ, Access.WRITE: Scope.WRITE, Access.ROOT: Scope.ROOT, Access.METRICS: Scope.METRICS,
+}
+#: Routes whose refusals and changes leave an audit line.
+AUDITED = frozenset({Access.READ, Access.WRITE, Access.ROOT})
 
-def _matches(given: str | None, expected: str) -> bool:
-    if not given or not expected:
-        return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+_PRINCIPAL = web.RequestKey("principal", Principal)
+_METRICS_TOKEN = Principal(PrincipalKind.METRICS_TOKEN, "METRICS_TOKEN", frozenset({Scope.METRICS}))
 
-
-def _bearer(request: web.Request) -> str | None:
-    auth = request.headers.get("Authorization", "")
-    return auth[7:].strip() if auth.startswith("Bearer ") else None
-
-
-def _allowed(request: web.Request, access: Access) -> bool:
-    settings = request.app[RUNTIME].settings
-    if access is Access.METRICS and settings.metrics_public:
-        return True
-    if _matches(request.headers.get("X-Admin-Key"), settings.admin_api_key):
-        return True
-    return access is Access.METRICS and bool(settings.metrics_token) and _matches(
-        _bearer(request), settings.metrics_token)
+#: Reads one kind of credential: its principal; None when the request carries none of that kind;
+#: raises ``UnauthorizedError`` when it carries one that is not valid.
+CredentialResolver = Callable[[web.Request], Awaitable[Principal | None]]
 
 
-def authorize(request: web.Request, access: Access) -> None:
-    """Raise ``UnauthorizedError`` (401) unless the request may call a route of this access."""
-    if access is Access.PUBLIC or _allowed(request, access):
-        return
-    if access is Access.ADMIN:
-        audit.warning("admin request refused: missing or wrong X-Admin-Key",
+def _matches(given: str, expected: str) -> bool:
+    return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _invalid(what: str) -> UnauthorizedError:
+    return UnauthorizedError(f"Invalid credentials: the {what} is wrong, expired or revoked", invalid_token=True)
+
+
+async def admin_key_header(request: web.Request) -> Principal | None:
+    """``X-Admin-Key: <admin key>`` (the original's header)."""
+    given = request.headers.get("X-Admin-Key")
+    if given is None:
+        return None
+    if _matches(given, request.app[RUNTIME].settings.admin_api_key):
+        return ADMIN_KEY
+    raise _invalid("X-Admin-Key")
+
+
+async def bearer(request: web.Request) -> Principal | None:
+    """``Authorization: Bearer <admin key | API token | METRICS_TOKEN>``."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None  # another scheme is not ours: as if no credential was sent
+    credential = credential.strip()
+    runtime = request.app[RUNTIME]
+    if _matches(credential, runtime.settings.admin_api_key):
+        return ADMIN_KEY
+    if _matches(credential, runtime.settings.metrics_token):
+        return _METRICS_TOKEN
+    principal = await runtime.tokens.authenticate(credential)
+    if principal is None:
+        raise _invalid("bearer token")
+    return principal
+
+
+#: Every kind of credential, tried in order; the first one a request carries decides.
+CREDENTIALS: list[CredentialResolver] = [admin_key_header, bearer]
+
+
+async def resolve_principal(request: web.Request) -> Principal | None:
+    """The principal of the request's credential; None when it carries none (raises 401 for a bad one)."""
+    for resolve in CREDENTIALS:
+        principal = await resolve(request)
+        if principal is not None:
+            return principal
+    return None
+
+
+def _refused(request: web.Request, access: Access, error: AppError, who: str) -> AppError:
+    if access in AUDITED:
+        audit.warning("admin request refused (%d %s): %s", error.status, error.code, who,
                       extra={"method": request.method, "path": request.path, "ipHash": client_ip_hash(request)})
-    raise UnauthorizedError()
+    return error
+
+
+async def authorize(request: web.Request, access: Access) -> Principal | None:
+    """The request's principal, if it holds the scope ``access`` needs; else raise 401 or 403."""
+    if access is Access.PUBLIC:
+        return None
+    if access is Access.METRICS and request.app[RUNTIME].settings.metrics_public:
+        return None
+    try:
+        principal = await resolve_principal(request)
+    except UnauthorizedError as exc:
+        raise _refused(request, access, exc, "invalid credentials") from None
+    if principal is None:
+        raise _refused(request, access, UnauthorizedError(), "no credentials")
+    scope = REQUIRED_SCOPE[access]
+    if not principal.allows(scope):
+        needs = "the admin key" if scope is Scope.ROOT else f"the {scope.value} scope"
+        error = ForbiddenError(f"Forbidden: this needs {needs}, which the {principal.label} does not have",
+                               required_scope=scope.value)
+        raise _refused(request, access, error, principal.label)
+    request[_PRINCIPAL] = principal
+    return principal
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The principal ``authorize`` resolved for this request (only on routes that are not public)."""
+    return request[_PRINCIPAL]
+
+
+def challenge(error: AppError) -> str | None:
+    """The ``WWW-Authenticate`` value for a 401 (always) or a 403 for want of a scope (RFC 6750)."""
+    if isinstance(error, UnauthorizedError):
+        return f'Bearer realm="{REALM}"' + (', error="invalid_token"' if error.invalid_token else "")
+    if isinstance(error, ForbiddenError) and error.required_scope:
+        return f'Bearer realm="{REALM}", error="insufficient_scope", scope="{error.required_scope}"'
+    return None
 
 
 def audit_change(request: web.Request, status: int) -> None:
-    """One audit line for an admin request that may have changed something."""
+    """One audit line for an admin request that may have changed something, naming the credential."""
     if request.method not in _READS:
-        audit.info("admin %s %s answered %d", request.method, request.path, status,
-                   extra={"ipHash": client_ip_hash(request)})
+        principal = request.get(_PRINCIPAL)
+        who = principal.label if principal is not None else "unknown"
+        audit.info("admin %s %s answered %d (%s)", request.method, request.path, status, who,
+                   extra={"ipHash": client_ip_hash(request), "principal": who})

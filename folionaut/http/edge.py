@@ -8,7 +8,7 @@ For each request, in order:
 3. ``answer_preflight`` / ``check_body_size``: CORS preflights and oversized
    bodies are answered before any handler runs.
 4. ``call_handler``, inside the route's deadline: the rate limiter's token,
-   then ``authorize`` (access), then the handler (through
+   then ``authorize`` (the credential's principal and its scope), then the handler (through
    ``respond_idempotently`` for idempotent routes), then the audit line of an
    admin change.
 5. ``error_response``: this is the one place where an ``AppError`` (or anything
@@ -45,7 +45,7 @@ from folionaut.core.errors import (
     ValidationError,
 )
 from folionaut.core.logging import get_logger, request_id_var
-from folionaut.http.auth import audit_change, authorize
+from folionaut.http.auth import AUDITED, audit_change, authorize, challenge
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.fastpath.deadlines import InFlightRequests
 from folionaut.http.fastpath.prepared import PreparedResponse
@@ -80,6 +80,8 @@ def error_response(error: AppError, request_id: str) -> web.Response:
     )
     if isinstance(error, RateLimitedError):
         response.headers["Retry-After"] = str(error.retry_after)
+    elif (authenticate := challenge(error)) is not None:
+        response.headers["WWW-Authenticate"] = authenticate
     return response
 
 
@@ -172,12 +174,12 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
     async def call_handler(request: web.Request, handler: Handler, route: _EdgeFacts) -> web.StreamResponse:
         """Access and idempotency, then the handler, then the audit line of an admin change."""
         if route.access is not Access.PUBLIC:
-            authorize(request, route.access)
+            await authorize(request, route.access)
         if route.idempotent:
             response = await respond_idempotently(request, handler)
         else:
             response = await handler(request)
-        if route.access is Access.ADMIN:
+        if route.access in AUDITED:
             audit_change(request, response.status)
         return response
 

@@ -14,22 +14,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from folionaut.access.models import TOKEN_SCOPES
+from folionaut.access.service import TOKEN_CREATE
 from folionaut.content.models import CHANGE_TYPES, STATUSES
 from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, NAME, RESTORE
 from folionaut.http.routing import Access, Route
 
 __all__ = [
     "COMPONENTS", "CONDITIONAL_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED", "RATE_HEADERS", "REPLAYED",
+    "SECURITY", "TOKEN_NAME_SCHEMA",
     "array", "body", "build_document", "data", "errors", "json_content", "param", "schema",
 ]
 
 OPENAPI_VERSION = "3.1.0"
 
 ERROR_CODES = (
-    "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
+    "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
     "RATE_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "LLM_ERROR", "REQUEST_TIMEOUT",
 )
 NAME_SCHEMA: dict[str, Any] = NAME
+TOKEN_NAME_SCHEMA: dict[str, Any] = TOKEN_CREATE["properties"]["name"]
 TIMESTAMP: dict[str, Any] = {"type": "string", "format": "date-time", "examples": ["2025-01-25T10:00:00.000Z"]}
 
 
@@ -72,7 +76,7 @@ def body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _ERROR_RESPONSES = {
-    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
     429: "RateLimited", 500: "InternalError", 502: "LLMError", 504: "RequestTimeout",
 }
 ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
@@ -88,9 +92,14 @@ REPLAYED = {"X-Idempotent-Replayed": {"$ref": "#/components/headers/XIdempotentR
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {
         "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
-                     "description": "The ADMIN_API_KEY, compared in constant time."},
-        "MetricsToken": {"type": "http", "scheme": "bearer",
-                         "description": "METRICS_TOKEN: read-only access to /api/metrics for scrapers."},
+                     "description": "The ADMIN_API_KEY, compared in constant time: the root credential, "
+                                    "every scope (token management included)."},
+        "Bearer": {"type": "http", "scheme": "bearer",
+                   "description": "Authorization: Bearer with an API token (folionaut_…, created with "
+                                  "`folionaut token create` or POST /api/v1/admin/tokens), the admin key, or "
+                                  "METRICS_TOKEN. A token holds one scope: read (every admin GET), write (read "
+                                  "and content writes) or metrics (/api/metrics). The scope an operation needs "
+                                  "is listed with it; root means the admin key itself."},
     },
     "schemas": {
         "Error": {
@@ -140,6 +149,26 @@ COMPONENTS: dict[str, Any] = {
         "ContentCreate": CONTENT_CREATE,
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
+        "ApiToken": {
+            "type": "object",
+            "required": ["id", "name", "scope", "createdAt", "expiresAt", "lastUsedAt", "status"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^tok_"},
+                "name": TOKEN_NAME_SCHEMA,
+                "scope": {"type": "string", "enum": list(TOKEN_SCOPES)},
+                "createdAt": TIMESTAMP,
+                "expiresAt": {"oneOf": [TIMESTAMP, {"type": "null"}], "description": "null: never expires"},
+                "lastUsedAt": {"oneOf": [TIMESTAMP, {"type": "null"}],
+                               "description": "Updated at most once a minute; null: never used"},
+                "status": {"type": "string", "enum": ["active", "expired"]},
+            },
+        },
+        "ApiTokenCreate": TOKEN_CREATE,
+        "ApiTokenCreated": {"allOf": [{"$ref": "#/components/schemas/ApiToken"}, {
+            "type": "object", "required": ["token"],
+            "properties": {"token": {"type": "string", "pattern": "^folionaut_",
+                                     "description": "The token itself: shown this once, only its hash is kept."}},
+        }]},
         "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
@@ -240,7 +269,13 @@ COMPONENTS: dict[str, Any] = {
                         "headers": CONDITIONAL_HEADERS},
         "BadRequest": json_content(schema("Error"), "VALIDATION_ERROR (with fields) or BAD_REQUEST (malformed JSON, "
                                               "wrong content type)"),
-        "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: missing or wrong credentials"),
+        "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: no credentials, or wrong, expired or revoked "
+                                               "ones", headers={"WWW-Authenticate": {
+                                                   "description": 'Bearer realm="folionaut" (with '
+                                                                  'error="invalid_token" for a bad credential)',
+                                                   "schema": {"type": "string"}}}),
+        "Forbidden": json_content(schema("Error"), "FORBIDDEN: the credential is valid but its scope does not "
+                                            "cover this operation (or, on MCP, the Origin is not allowed)"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
@@ -256,17 +291,26 @@ COMPONENTS: dict[str, Any] = {
 
 # --- building -------------------------------------------------------------------------
 
+def _security(scope: str) -> list[dict[str, list[str]]]:
+    # OpenAPI 3.1 lets non-OAuth schemes list the roles they need: here, the scope.
+    return [{"AdminKey": []}, {"Bearer": [scope]}]
+
+
+#: Derived from access (as the edge checks it); METRICS_PUBLIC=true additionally serves /api/metrics to anyone.
 SECURITY: dict[Access, list[dict[str, list[str]]]] = {
-    Access.ADMIN: [{"AdminKey": []}],
-    Access.METRICS: [{"AdminKey": []}, {"MetricsToken": []}],
+    Access.READ: _security("read"),
+    Access.WRITE: _security("write"),
+    Access.ROOT: _security("root"),
+    Access.METRICS: _security("metrics"),
 }
 
 
 def operation_of(route: Route) -> dict[str, Any]:
-    """The route's operation with what its facts say added: security, Idempotency-Key."""
+    """The route's operation with what its facts say added: security (and its 401/403), Idempotency-Key."""
     operation = dict(route.operation)
     if route.access in SECURITY:
         operation["security"] = SECURITY[route.access]
+        operation["responses"] = {**operation["responses"], **errors(401, 403), **operation["responses"]}
     if route.idempotent:
         operation["parameters"] = [*operation.get("parameters", []), param("IdempotencyKey")]
     return operation

@@ -56,11 +56,9 @@ def test_every_declared_route_has_its_facts_and_its_operation() -> None:
                 problems.append(f"{where}: its operation needs {needed!r}")
         if "security" in operation:
             problems.append(f"{where}: security comes from access=, not from the operation")
-        if route.access is Access.ADMIN and "401" not in operation.get("responses", {}):
-            problems.append(f"{where}: an admin route answers 401; document it")
         if route.limiter is not None and "429" not in operation.get("responses", {}):
             problems.append(f"{where}: a rate-limited route answers 429; document it")
-        if route.method in ("POST", "PUT", "DELETE") and route.access is Access.ADMIN and not route.idempotent \
+        if route.method in ("POST", "PUT", "DELETE") and route.access is Access.WRITE and not route.idempotent \
                 and not route.path.startswith(("/api/mcp", "/api/v1/admin/chat")):
             problems.append(f"{where}: admin content writes honour Idempotency-Key (idempotent=True)")
     assert not problems, "\n".join(problems)
@@ -135,8 +133,11 @@ async def test_document_is_internally_consistent(make_client: Any, settings: Set
             for status in operation["responses"]:
                 if not re.fullmatch(r"[1-5]\d\d", status):
                     problems.append(f"{where}: bad status {status}")
-            if path.startswith("/api/v1/admin/") and operation.get("security") != [{"AdminKey": []}]:
-                problems.append(f"{where}: admin routes need the AdminKey security requirement")
+            if path.startswith("/api/v1/admin/") and [list(r) for r in operation.get("security", [])] != [
+                    ["AdminKey"], ["Bearer"]]:
+                problems.append(f"{where}: admin routes take the admin key or a bearer token")
+            if "security" in operation and not {"401", "403"} <= set(operation["responses"]):
+                problems.append(f"{where}: a route with security answers 401 and 403; document them")
     duplicates = {op for op in operation_ids if operation_ids.count(op) > 1 or not op}
     if duplicates:
         problems.append(f"operationIds missing or not unique: {sorted(duplicates)}")

@@ -266,7 +266,7 @@ _MCP = ("feature_mcp_server",)
 _JSON_RPC = {"application/json": {"schema": {"type": "object"}}}
 
 ROUTES = (
-    Route("POST", MCP_PATH, post, Access.ADMIN, features=_MCP, operation={
+    Route("POST", MCP_PATH, post, Access.READ, features=_MCP, operation={
         "tags": ["mcp"], "summary": "MCP JSON-RPC message (Streamable HTTP)", "operationId": "mcpPost",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "requestBody": oa.body({"type": "object", "description": "A JSON-RPC 2.0 request or notification."}),
@@ -282,7 +282,7 @@ ROUTES = (
             **oa.errors(401, 413),
         },
     }),
-    Route("GET", MCP_PATH, get, Access.ADMIN, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
+    Route("GET", MCP_PATH, get, Access.READ, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
         "tags": ["mcp"], "summary": "The session's server-to-client SSE stream", "operationId": "mcpStream",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "responses": {
@@ -293,7 +293,7 @@ ROUTES = (
             **oa.errors(401),
         },
     }),
-    Route("DELETE", MCP_PATH, delete, Access.ADMIN, features=_MCP, operation={
+    Route("DELETE", MCP_PATH, delete, Access.READ, features=_MCP, operation={
         "tags": ["mcp"], "summary": "End an MCP session", "operationId": "mcpEndSession",
         "parameters": [oa.param("McpSessionId")],
         "responses": {"204": {"description": "Session ended"}, "400": {"description": "Missing session id"},
