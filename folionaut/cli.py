@@ -116,19 +116,22 @@ def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
 
 
 @cli.command()
+@click.option("--read-only", is_flag=True, help="Offer only the read tools (no create, update, delete, publish…).")
 @config_option
-def mcp(config_path: str | None) -> None:
+def mcp(read_only: bool, config_path: str | None) -> None:
     """Serve MCP (Model Context Protocol) on stdin/stdout for AI assistants.
 
     \b
     Newline-delimited JSON-RPC; logs go to stderr only. Opens the database as
-    `serve` does (pending migrations applied). Writes are recorded in the
-    history as changed by "mcp".
+    `serve` does (pending migrations applied). The assistant acts as the owner:
+    it reads drafts, archived items and history, and (unless --read-only)
+    changes content; changes are recorded in the history as changed by "mcp".
     Exit codes: 0 stdin closed, 1 runtime failure, 2 usage or configuration error.
     """
     settings = settings_from(config_path)
     if not settings.feature_mcp_server:
         fail("MCP is disabled (FEATURE_MCP_SERVER=false)", EXIT_USAGE)
+    from folionaut.access.models import STDIO_OWNER, STDIO_READ_ONLY
     from folionaut.core.logging import get_logger
     from folionaut.mcp.stdio import protocol_stdout, serve_connection
     from folionaut.runtime import Runtime
@@ -139,8 +142,9 @@ def mcp(config_path: str | None) -> None:
         with protocol_stdout() as protocol_out:
             async with Runtime(settings) as runtime:
                 assert runtime.mcp is not None
-                log.info("serving MCP on stdio")
-                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out)
+                log.info("serving MCP on stdio" + (" (read-only)" if read_only else ""))
+                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out,
+                                       STDIO_READ_ONLY if read_only else STDIO_OWNER)
                 log.info("stdin closed: stopping")
 
     try:

@@ -16,7 +16,8 @@ from typing import Any
 from folionaut.storage.base import Row
 
 __all__ = [
-    "ADMIN_KEY", "GRANTS", "STDIO_OWNER", "TOKEN_SCOPES", "ApiToken", "Principal", "PrincipalKind", "Scope",
+    "ADMIN_KEY", "GRANTS", "STDIO_OWNER", "STDIO_READ_ONLY", "TOKEN_SCOPES", "ApiToken", "Principal",
+    "PrincipalKind", "Scope",
 ]
 
 
@@ -75,6 +76,8 @@ class Principal:
 ADMIN_KEY = Principal(PrincipalKind.ADMIN_KEY, "admin key", frozenset(Scope))
 #: `folionaut mcp` on stdio: whoever can start it can read the database file, so it counts as the owner.
 STDIO_OWNER = Principal(PrincipalKind.OWNER, "stdio", frozenset({Scope.READ, Scope.WRITE}))
+#: `folionaut mcp --read-only`: an assistant that may look but not change anything.
+STDIO_READ_ONLY = Principal(PrincipalKind.OWNER, "stdio (read-only)", frozenset({Scope.READ}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,12 +89,16 @@ class ContentService:
         return await self.repository.published_types()
 
     async def search_published(self, query: str, limit: int = 5) -> list[ContentItem]:
+        return await self.search(query, limit, published_only=True)
+
+    async def search(self, query: str, limit: int = 5, *, published_only: bool) -> list[ContentItem]:
+        """Best matches first, among published items or (for the owner) every item not deleted."""
         words = _WORD.findall(query.lower())[:16]
         if not words:
             return []
         # Quote every word so user text can never be FTS syntax; prefix-match, any word.
         match = " OR ".join(f'"{word}"*' for word in words)
-        return await self.repository.search_published(match, limit)
+        return await self.repository.search(match, limit, published_only)
 
     # --- admin reads -------------------------------------------------------------
 
@@ -103,6 +107,16 @@ class ContentService:
         if item is None:
             raise NotFoundError(f"Content not found: {content_id}")
         return item
+
+    async def get_by_slug(self, content_type: str, slug: str) -> ContentItem:
+        """Any status, deleted included."""
+        item = await self.repository.get_by_slug(content_type, slug)
+        if item is None:
+            raise NotFoundError(f"Content not found: {content_type}/{slug}")
+        return item
+
+    async def type_status_counts(self) -> list[tuple[str, str, int]]:
+        return await self.repository.type_status_counts()
 
     async def list_admin(
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
