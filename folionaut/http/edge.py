@@ -106,12 +106,13 @@ class _Limited(Exception):
 class _EdgeFacts:
     """A route's facts with its deadline in seconds and its limiter object resolved."""
 
-    __slots__ = ("access", "deadline", "idempotent", "label", "limiter")
+    __slots__ = ("access", "audited", "deadline", "idempotent", "label", "limiter")
 
     def __init__(self, facts: RouteFacts, deadline: float | None, limiter: RateLimiter | None) -> None:
         self.deadline = deadline
         self.limiter = limiter
         self.access = facts.access
+        self.audited = facts.access in AUDITED  # worked out once: enum hashing costs on the hot path
         self.idempotent = facts.idempotent
         self.label = facts.label
 
@@ -179,7 +180,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             response = await respond_idempotently(request, handler)
         else:
             response = await handler(request)
-        if route.access in AUDITED:
+        if route.audited:
             audit_change(request, response.status)
         return response
 

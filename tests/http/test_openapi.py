@@ -144,3 +144,28 @@ async def test_document_is_internally_consistent(make_client: Any, settings: Set
     error = document["components"]["schemas"]["Error"]["properties"]["error"]
     assert set(error["properties"]) == {"code", "message", "requestId", "fields", "retryAfter"}
     assert not problems, "\n".join(problems)
+
+
+async def test_security_and_its_refusals_are_derived_from_access(client: Any) -> None:
+    """Each route's security names the scope its access needs, as the edge checks it; 401 and 403 documented."""
+    document = await (await client.get("/api/openapi.json")).json()
+    paths = document["paths"]
+    expected = {
+        ("get", "/api/v1/admin/content"): "read", ("post", "/api/v1/admin/content"): "write",
+        ("get", "/api/v1/admin/content/{id}/history"): "read", ("delete", "/api/v1/admin/chat/sessions/{id}"): "write",
+        ("get", "/api/v1/admin/tokens"): "root", ("post", "/api/mcp"): "read", ("get", "/api/metrics"): "metrics",
+    }
+    for (method, path), scope in expected.items():
+        operation = paths[path][method]
+        assert operation["security"] == [{"AdminKey": []}, {"Bearer": [scope]}], (method, path)
+        assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    assert "security" not in paths["/api/v1/content"]["get"]
+    assert "403" not in paths["/api/v1/content"]["get"]["responses"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["Bearer"]["type"] == "http" and schemes["Bearer"]["scheme"] == "bearer"
+    assert "FORBIDDEN" in document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"][
+        "enum"]
+    unauthorized = document["components"]["responses"]["Unauthorized"]
+    assert "WWW-Authenticate" in unauthorized["headers"]
+    created = paths["/api/v1/admin/tokens"]["post"]
+    assert "Idempotency-Key" not in str(created.get("parameters", []))  # the secret is never stored for replays
