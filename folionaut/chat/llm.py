@@ -21,18 +21,29 @@ One ``LLMClient`` per app: it owns one ``aiohttp.ClientSession`` (``start()`` /
   refuses) and timed in ``llm_request_duration_seconds``;
 - every failure is raised as ``LLMError`` (502 LLM_ERROR), with a message that
   never contains the API key.
+
+``stream(messages, tools)`` is the same call with ``"stream": true``: it yields
+the answer's text as it arrives and, last, the whole ``Completion`` (tool calls
+assembled from their deltas, usage from the final chunk, asked for with
+``stream_options.include_usage``). Retries and the breaker cover opening the
+stream (up to the provider's 200); once text flows a failure ends the stream
+with ``LLMCallError`` (nothing is retried after text was shown). The attempt
+timeout applies to each wait for data, so a long answer may take longer than
+it as long as it keeps coming. Closing the iterator (a visitor who left)
+closes the connection, which is how the provider learns to stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
@@ -46,6 +57,7 @@ from folionaut.settings import Settings
 
 log = get_logger("chat.llm")
 
+T = TypeVar("T")
 Message = dict[str, Any]  # one OpenAI chat message: {"role": ..., "content": ..., ...}
 SleepFn = Callable[[float], Awaitable[None]]
 
@@ -143,7 +155,10 @@ class LLMCallError(LLMError):
 
     def __init__(self, message: str, *, reason: str, provider_status: int | None = None,
                  retry_in_seconds: float | None = None) -> None:
-        super().__init__(message)
+        if retry_in_seconds:
+            super().__init__(message, retry_after=max(1, math.ceil(retry_in_seconds)))
+        else:
+            super().__init__(message)
         self.reason = reason  # "http" | "timeout" | "connection" | "invalid_response" | "circuit_open"
         self.provider_status = provider_status
         self.retry_in_seconds = retry_in_seconds
@@ -251,6 +266,13 @@ class LLMClient:
         temperature: float | None = None,
     ) -> Completion:
         """One chat completion (with retries, inside the breaker). Raises ``LLMCallError``."""
+        payload = jsonutil.dumps(self._body(messages, tools, tool_choice, max_tokens, temperature))
+        return await self._guarded(lambda: self._with_retries(payload, self._attempt))
+
+    def _body(
+        self, messages: Sequence[Message], tools: Sequence[FunctionTool | Mapping[str, Any]] | None,
+        tool_choice: str | Mapping[str, Any] | None, max_tokens: int | None, temperature: float | None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": list(messages),
@@ -260,15 +282,17 @@ class LLMClient:
         if tools:
             body["tools"] = [t.to_openai() if isinstance(t, FunctionTool) else dict(t) for t in tools]
             body["tool_choice"] = tool_choice or "auto"
-        payload = jsonutil.dumps(body)
-        if self._breaker is None:
-            return await self._with_retries(payload)
+        return body
 
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` inside the breaker; a refusal becomes ``LLMCallError(reason="circuit_open")``."""
+        if self._breaker is None:
+            return await call()
         entered = False
         try:
             async with self._breaker.call():
                 entered = True
-                return await self._with_retries(payload)
+                return await call()
         except Exception as exc:
             if entered:
                 raise
@@ -278,6 +302,29 @@ class LLMClient:
             hint = f"; retry in about {max(1, round(retry_in))} s" if retry_in else ""
             raise LLMCallError(f"LLM provider temporarily unavailable (circuit breaker open{hint})",
                                reason="circuit_open", retry_in_seconds=retry_in) from exc
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[FunctionTool | Mapping[str, Any]] | None = None,
+        *,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        """Text deltas as they arrive, then the assembled ``Completion``. Raises ``LLMCallError``."""
+        body = self._body(messages, tools, tool_choice, max_tokens, temperature)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        payload = jsonutil.dumps(body)
+        started = time.perf_counter()
+        response = await self._guarded(lambda: self._with_retries(payload, self._open_stream))
+        try:
+            async for event in self._read_stream(response):
+                yield event
+        finally:
+            response.close()  # unread data means the provider is still writing: drop the connection
+            self._metrics.llm_duration.labels(self.model).observe(time.perf_counter() - started)
 
     async def ping(self, timeout_seconds: float = 2.0) -> bool:
         """Cheap reachability check (``GET {base}/models``): no retries, no breaker, never raises."""
@@ -291,11 +338,11 @@ class LLMClient:
         except (aiohttp.ClientError, TimeoutError):
             return False
 
-    async def _with_retries(self, payload: bytes) -> Completion:
+    async def _with_retries(self, payload: bytes, attempt_fn: Callable[[bytes], Awaitable[T]]) -> T:
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             try:
-                return await self._attempt(payload)
+                return await attempt_fn(payload)
             except _Retryable as failure:
                 if attempt + 1 >= attempts:
                     tried = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -357,6 +404,103 @@ class LLMClient:
             self._count(status_label)
             self._metrics.llm_duration.labels(self.model).observe(time.perf_counter() - started)
 
+    async def _open_stream(self, payload: bytes) -> aiohttp.ClientResponse:
+        """One attempt at opening a stream: the provider's 200 with its body still to read."""
+        await self.start()
+        assert self._session is not None
+        status_label = "error"
+        try:
+            try:
+                response = await self._session.post(
+                    f"{self._base_url}/chat/completions", data=payload,
+                    headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+                    # Each wait for data is bounded, not the whole answer: it may stream for a while.
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout_seconds,
+                                                  sock_read=self.timeout_seconds),
+                )
+            except asyncio.CancelledError:
+                status_label = "timeout"
+                raise
+            except TimeoutError:
+                status_label = "timeout"
+                raise _Retryable(LLMCallError(
+                    f"LLM request timed out after {round(self.timeout_seconds * 1000)} ms", reason="timeout"),
+                    status_label) from None
+            except aiohttp.ClientError as exc:
+                raise _Retryable(LLMCallError(
+                    f"Could not reach the LLM provider ({type(exc).__name__})", reason="connection"),
+                    status_label) from None
+            if response.status >= 400:
+                async with response:
+                    raw = await response.read()
+                error = LLMCallError(f"LLM provider returned HTTP {response.status}{self._provider_message(raw)}",
+                                     reason="http", provider_status=response.status)
+                if response.status == 429:
+                    status_label = "rate_limited"
+                if response.status in RETRYABLE_STATUSES:
+                    raise _Retryable(error, status_label, self._retry_after(response.headers))
+                raise error
+            status_label = "success"
+            return response
+        finally:
+            self._count(status_label)
+
+    async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[str | Completion]:
+        """Server-sent events of chat-completion chunks → text deltas, then the assembled Completion."""
+        content: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        usage = Usage()
+        finish_reason: str | None = None
+        model = self.model
+        try:
+            async for raw_line in response.content:
+                line = raw_line.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue  # blank separators, comments (keep-alives), event names
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    chunk = jsonutil.loads(data)
+                except jsonutil.JSONDecodeError:
+                    raise LLMCallError("LLM provider sent an invalid stream chunk (not JSON)",
+                                       reason="invalid_response") from None
+                if not isinstance(chunk, dict):
+                    continue
+                if "error" in chunk:
+                    raise LLMCallError(f"LLM provider failed mid-stream{self._provider_message(data.encode())}",
+                                       reason="http")
+                model = str(chunk.get("model") or model)
+                if isinstance(chunk.get("usage"), dict):
+                    usage = _usage(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content")
+                    if isinstance(text, str) and text:
+                        content.append(text)
+                        yield text
+                    for call in delta.get("tool_calls") or ():
+                        slot = calls.setdefault(int(call.get("index", len(calls))),
+                                                {"id": "", "name": "", "arguments": []})
+                        function = call.get("function") or {}
+                        slot["id"] = call.get("id") or slot["id"]
+                        slot["name"] = function.get("name") or slot["name"]
+                        if function.get("arguments"):
+                            slot["arguments"].append(str(function["arguments"]))
+        except TimeoutError:
+            raise LLMCallError(f"LLM stream stalled for {round(self.timeout_seconds * 1000)} ms",
+                               reason="timeout") from None
+        except aiohttp.ClientError as exc:
+            raise LLMCallError(f"LLM stream broke off ({type(exc).__name__})", reason="connection") from None
+        tool_calls = tuple(ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"],
+                                    arguments="".join(slot["arguments"]) or "{}")
+                           for index, slot in sorted(calls.items()))
+        yield Completion(content="".join(content) or None, tool_calls=tool_calls, finish_reason=finish_reason,
+                         usage=usage, model=model)
+
     def _count(self, status: str) -> None:
         self._metrics.llm_requests.labels(self.model, status).inc()
 
@@ -379,12 +523,7 @@ class LLMClient:
                          arguments=_arguments_text(call["function"].get("arguments")))
                 for call in message.get("tool_calls") or ()
             )
-            usage_data = data.get("usage") or {}
-            usage = Usage(int(usage_data.get("prompt_tokens") or 0), int(usage_data.get("completion_tokens") or 0),
-                          int(usage_data.get("total_tokens") or 0))
-            if not usage.total_tokens:
-                usage = Usage(usage.prompt_tokens, usage.completion_tokens,
-                              usage.prompt_tokens + usage.completion_tokens)
+            usage = _usage(data.get("usage") or {})
             finish_reason = choice.get("finish_reason")
         except (KeyError, IndexError, TypeError, AttributeError, ValueError):
             raise LLMCallError("LLM provider returned an invalid response (no usable choice)",
@@ -429,6 +568,11 @@ class LLMClient:
         if moment is None:
             return None
         return max(0.0, moment.timestamp() - self._clock.time())
+
+
+def _usage(data: Mapping[str, Any]) -> Usage:
+    prompt, completion = int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0)
+    return Usage(prompt, completion, int(data.get("total_tokens") or 0) or prompt + completion)
 
 
 def _arguments_text(arguments: Any) -> str:
