@@ -31,26 +31,36 @@ with ``LLMCallError`` (nothing is retried after text was shown). The attempt
 timeout applies to each wait for data, so a long answer may take longer than
 it as long as it keeps coming. Closing the iterator (a visitor who left)
 closes the connection, which is how the provider learns to stop.
+
+The wire format (messages, tools, ``Completion``, ``LLMCallError``) is
+``llm_protocol.py``; reading a streamed answer is ``llm_stream.py``. Here: the
+connection, the attempts, retries and the breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
 from folionaut import __version__
+from folionaut.chat.llm_protocol import (
+    RETRYABLE_STATUSES,
+    Completion,
+    FunctionTool,
+    LLMCallError,
+    Message,
+    parse_completion,
+)
+from folionaut.chat.llm_stream import read_stream
 from folionaut.core import jsonutil
 from folionaut.core.clock import Clock, SystemClock
-from folionaut.core.errors import LLMError
 from folionaut.core.logging import get_logger
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
@@ -58,14 +68,8 @@ from folionaut.settings import Settings
 log = get_logger("chat.llm")
 
 T = TypeVar("T")
-Message = dict[str, Any]  # one OpenAI chat message: {"role": ..., "content": ..., ...}
 SleepFn = Callable[[float], Awaitable[None]]
 
-# Statuses worth another attempt: rate limiting and server-side trouble.
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-# 4xx that mean "the provider cannot be used" (bad key, no access) rather than
-# "this one request was wrong"; they count against the breaker.
-PROVIDER_FAULT_STATUSES = frozenset({401, 403})
 PROVIDER_MESSAGE_LIMIT = 300
 
 
@@ -80,96 +84,6 @@ class Breaker(Protocol):
 
 
 # --- request and result types --------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class FunctionTool:
-    """A JSON-schema function tool, as sent in ``tools``."""
-
-    name: str
-    description: str
-    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
-
-    def to_openai(self) -> dict[str, Any]:
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}}
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # the JSON text exactly as the model produced it
-
-    def parsed_arguments(self) -> dict[str, Any]:
-        """The arguments as a dict; raises ValueError when the model produced bad JSON or a non-object."""
-        try:
-            value = jsonutil.loads(self.arguments) if self.arguments.strip() else {}
-        except jsonutil.JSONDecodeError as exc:
-            raise ValueError(f"tool call {self.name} has invalid JSON arguments") from exc
-        if not isinstance(value, dict):
-            raise ValueError(f"tool call {self.name} arguments must be a JSON object")
-        return value
-
-    def to_openai(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """The first choice of a chat completion."""
-
-    content: str | None
-    tool_calls: tuple[ToolCall, ...]
-    finish_reason: str | None
-    usage: Usage
-    model: str
-
-    @property
-    def wants_tools(self) -> bool:
-        return bool(self.tool_calls)
-
-    def assistant_message(self) -> Message:
-        """This turn as a message to append before the tool results of the next round."""
-        message: Message = {"role": "assistant", "content": self.content}
-        if self.tool_calls:
-            message["tool_calls"] = [call.to_openai() for call in self.tool_calls]
-        return message
-
-
-def tool_result_message(call_id: str, content: str) -> Message:
-    """The message answering one tool call (``content`` is usually JSON text)."""
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
-
-
-# --- errors ---------------------------------------------------------------------------------------
-
-class LLMCallError(LLMError):
-    """``LLMError`` with what went wrong, so callers and the breaker can tell causes apart."""
-
-    def __init__(self, message: str, *, reason: str, provider_status: int | None = None,
-                 retry_in_seconds: float | None = None) -> None:
-        if retry_in_seconds:
-            super().__init__(message, retry_after=max(1, math.ceil(retry_in_seconds)))
-        else:
-            super().__init__(message)
-        self.reason = reason  # "http" | "timeout" | "connection" | "invalid_response" | "circuit_open"
-        self.provider_status = provider_status
-        self.retry_in_seconds = retry_in_seconds
-
-    @property
-    def caused_by_request(self) -> bool:
-        """A 4xx that says our request was wrong (not the provider failing)."""
-        status = self.provider_status
-        return (status is not None and 400 <= status < 500
-                and status not in RETRYABLE_STATUSES and status not in PROVIDER_FAULT_STATUSES)
-
 
 def is_breaker_failure(error: BaseException) -> bool:
     """For ``CircuitBreaker(is_failure=...)``: provider trouble counts, a request we got wrong does not."""
@@ -320,7 +234,7 @@ class LLMClient:
         started = time.perf_counter()
         response = await self._guarded(lambda: self._with_retries(payload, self._open_stream))
         try:
-            async for event in self._read_stream(response):
+            async for event in read_stream(response, self.model, self.timeout_seconds, self._provider_message):
                 yield event
         finally:
             response.close()  # unread data means the provider is still writing: drop the connection
@@ -397,7 +311,7 @@ class LLMClient:
                 if status in RETRYABLE_STATUSES:
                     raise _Retryable(error, status_label, self._retry_after(headers))
                 raise error
-            completion = self._parse(raw)
+            completion = parse_completion(raw, self.model)
             status_label = "success"
             return completion
         finally:
@@ -445,92 +359,8 @@ class LLMClient:
         finally:
             self._count(status_label)
 
-    async def _read_stream(self, response: aiohttp.ClientResponse) -> AsyncIterator[str | Completion]:
-        """Server-sent events of chat-completion chunks → text deltas, then the assembled Completion."""
-        content: list[str] = []
-        calls: dict[int, dict[str, Any]] = {}
-        usage = Usage()
-        finish_reason: str | None = None
-        model = self.model
-        try:
-            async for raw_line in response.content:
-                line = raw_line.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue  # blank separators, comments (keep-alives), event names
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = jsonutil.loads(data)
-                except jsonutil.JSONDecodeError:
-                    raise LLMCallError("LLM provider sent an invalid stream chunk (not JSON)",
-                                       reason="invalid_response") from None
-                if not isinstance(chunk, dict):
-                    continue
-                if "error" in chunk:
-                    raise LLMCallError(f"LLM provider failed mid-stream{self._provider_message(data.encode())}",
-                                       reason="http")
-                model = str(chunk.get("model") or model)
-                if isinstance(chunk.get("usage"), dict):
-                    usage = _usage(chunk["usage"])
-                for choice in chunk.get("choices") or ():
-                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                        continue
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    delta = choice.get("delta") or {}
-                    text = delta.get("content")
-                    if isinstance(text, str) and text:
-                        content.append(text)
-                        yield text
-                    for call in delta.get("tool_calls") or ():
-                        slot = calls.setdefault(int(call.get("index", len(calls))),
-                                                {"id": "", "name": "", "arguments": []})
-                        function = call.get("function") or {}
-                        slot["id"] = call.get("id") or slot["id"]
-                        slot["name"] = function.get("name") or slot["name"]
-                        if function.get("arguments"):
-                            slot["arguments"].append(str(function["arguments"]))
-        except TimeoutError:
-            raise LLMCallError(f"LLM stream stalled for {round(self.timeout_seconds * 1000)} ms",
-                               reason="timeout") from None
-        except aiohttp.ClientError as exc:
-            raise LLMCallError(f"LLM stream broke off ({type(exc).__name__})", reason="connection") from None
-        tool_calls = tuple(ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"],
-                                    arguments="".join(slot["arguments"]) or "{}")
-                           for index, slot in sorted(calls.items()))
-        yield Completion(content="".join(content) or None, tool_calls=tool_calls, finish_reason=finish_reason,
-                         usage=usage, model=model)
-
     def _count(self, status: str) -> None:
         self._metrics.llm_requests.labels(self.model, status).inc()
-
-    # parsing
-
-    def _parse(self, raw: bytes) -> Completion:
-        try:
-            data = jsonutil.loads(raw)
-        except jsonutil.JSONDecodeError:
-            raise LLMCallError("LLM provider returned an invalid response (not JSON)",
-                               reason="invalid_response") from None
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-            content = message.get("content")
-            if content is not None and not isinstance(content, str):
-                raise TypeError("content")
-            calls = tuple(
-                ToolCall(id=str(call["id"]), name=str(call["function"]["name"]),
-                         arguments=_arguments_text(call["function"].get("arguments")))
-                for call in message.get("tool_calls") or ()
-            )
-            usage = _usage(data.get("usage") or {})
-            finish_reason = choice.get("finish_reason")
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
-            raise LLMCallError("LLM provider returned an invalid response (no usable choice)",
-                               reason="invalid_response") from None
-        return Completion(content=content, tool_calls=calls,
-                          finish_reason=str(finish_reason) if finish_reason is not None else None,
-                          usage=usage, model=str(data.get("model") or self.model))
 
     def _provider_message(self, raw: bytes) -> str:
         """The provider's own error message, shortened and scrubbed of our key."""
@@ -568,15 +398,3 @@ class LLMClient:
         if moment is None:
             return None
         return max(0.0, moment.timestamp() - self._clock.time())
-
-
-def _usage(data: Mapping[str, Any]) -> Usage:
-    prompt, completion = int(data.get("prompt_tokens") or 0), int(data.get("completion_tokens") or 0)
-    return Usage(prompt, completion, int(data.get("total_tokens") or 0) or prompt + completion)
-
-
-def _arguments_text(arguments: Any) -> str:
-    # Some OpenAI-compatible servers send an object instead of the JSON string; accept both.
-    if arguments is None:
-        return "{}"
-    return arguments if isinstance(arguments, str) else jsonutil.dumps_str(arguments)

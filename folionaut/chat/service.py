@@ -48,7 +48,8 @@ from typing import Any
 
 from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.chat.guardrails import Guardrails, StreamRedactor
-from folionaut.chat.llm import Completion, LLMClient, Message, Usage, tool_result_message
+from folionaut.chat.llm import LLMClient
+from folionaut.chat.llm_protocol import Completion, Message, Usage, tool_result_message
 from folionaut.chat.models import ChatMessage, ChatSession
 from folionaut.chat.offline import MODEL_NAME as OFFLINE_MODEL
 from folionaut.chat.offline import OfflineResponder
