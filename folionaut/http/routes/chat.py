@@ -23,7 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from folionaut.chat.models import SESSION_STATUSES
-from folionaut.chat.service import ChatEvent, ChatService, Delta, Done, Started, ToolUse
+from folionaut.chat.replies import ChatEvent, Delta, Done, Started, ToolUse
+from folionaut.chat.service import ChatService
 from folionaut.core.errors import AppError, InternalError, RequestTimeoutError, ValidationError
 from folionaut.core.logging import get_logger, request_id_var
 from folionaut.http import openapi as oa
