@@ -83,7 +83,7 @@ class Breaker(Protocol):
         ...
 
 
-# --- request and result types --------------------------------------------------------------------
+# --- failures ----------------------------------------------------------------------------------
 
 def is_breaker_failure(error: BaseException) -> bool:
     """For ``CircuitBreaker(is_failure=...)``: provider trouble counts, a request we got wrong does not."""

@@ -206,7 +206,7 @@ class ChatService:
 
     async def _offline(self, session: ChatSession, text: str, run: _Run) -> AsyncIterator[ChatEvent]:
         history = [(m.role, m.content) for m in await self.repository.messages(session.id,
-                                                                                limit=OFFLINE_HISTORY_MESSAGES)]
+                                                                               limit=OFFLINE_HISTORY_MESSAGES)]
         answer = await self.offline.answer(text, history)
         run.model = OFFLINE_MODEL
         run.sources = sources_of(answer.sources)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from folionaut.chat.offline import OfflineAnswer, OfflineResponder, keywords
+from folionaut.chat.offline import OfflineAnswer, OfflineResponder
+from folionaut.chat.offline_intents import keywords
 from folionaut.chat.portfolio import Entry, Portfolio, format_date
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
