@@ -3,8 +3,9 @@
 Each route module (``http/routes/*.py``) lists its routes as ``Route`` values:
 method, path template, handler, who may call it (``access``), its rate limiter,
 its deadline, whether it honours ``Idempotency-Key``, whether it may stream its
-response, the feature flags it needs and its OpenAPI operation. ``http/app.py`` gathers the modules' lists into one
-table, and everything else is derived from that table:
+response, the feature flags it needs and its OpenAPI operation. ``http/app.py``
+gathers the modules' lists into one table, and everything else is derived from
+that table:
 
 - registration on the aiohttp router (routes whose features are off are skipped);
 - the edge's per-route facts (``RouteFacts``: auth, limiter, deadline,
