@@ -2,25 +2,36 @@
 
 All series exist from startup (labelled ones are pre-initialised where the
 label values are known) so the runbook's greps always find them.
+
+Series are kept as plain numbers (``CounterSeries``, ``GaugeSeries``,
+``HistogramSeries``: a dict per label set, no locks — the event loop is
+single-threaded) and turned into Prometheus families only when scraped.
+``prometheus_client`` is imported on the first scrape (``Metrics.registry``),
+not at startup: it cost about 40 ms of every start, which nobody scraping
+nothing should pay (issue 23).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import generate_latest
-from prometheus_client.gc_collector import GCCollector
-from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
-from prometheus_client.utils import floatToGoString
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.core import Metric
 
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 HTTP_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _bound_text(bound: float) -> str:
+    from prometheus_client.utils import floatToGoString
+
+    return str(floatToGoString(bound))
 
 
 class HttpRequestStats:
@@ -48,12 +59,16 @@ class HttpRequestStats:
         series[-1] += seconds
 
     def describe(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
         yield CounterMetricFamily("http_requests", "HTTP requests by method, route template and status",
                                   labels=["method", "path", "status"])
         yield HistogramMetricFamily("http_request_duration_seconds", "HTTP request duration by route template",
                                     labels=["method", "path"])
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
         requests = CounterMetricFamily("http_requests", "HTTP requests by method, route template and status",
                                        labels=["method", "path", "status"])
         per_route: dict[tuple[str, str], list[float]] = {}
@@ -65,9 +80,10 @@ class HttpRequestStats:
         yield requests
         durations = HistogramMetricFamily("http_request_duration_seconds", "HTTP request duration by route template",
                                           labels=["method", "path"])
+        bounds = [*map(_bound_text, self._buckets), "+Inf"]
         for (method, path), series in per_route.items():
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*map(floatToGoString, self._buckets), "+Inf"), series[:-1], strict=True):
+            for bound, count in zip(bounds, series[:-1], strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))
             durations.add_metric([method, path], buckets, series[-1])
@@ -98,10 +114,11 @@ class RecentClientsRemaining:
         return list(self._recent)
 
     def describe(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
-                                labels=["ip_hash"])
+        return self.collect()
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         family = GaugeMetricFamily("rate_limit_remaining", "Tokens left for the most recently limited clients (hashed)",
                                    labels=["ip_hash"])
         for ip_hash, remaining in self._recent.items():
@@ -109,63 +126,208 @@ class RecentClientsRemaining:
         yield family
 
 
+class SeriesValue:
+    """One labelled series of a counter or gauge: a plain number."""
+
+    __slots__ = ("read", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.read: Callable[[], float] | None = None  # a gauge read when scraped instead of ``value``
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+    def set(self, value: float) -> None:
+        self.value = value
+
+    def set_function(self, read: Callable[[], float]) -> None:
+        self.read = read
+
+    def current(self) -> float:
+        return self.read() if self.read is not None else self.value
+
+
+class HistogramValue:
+    """One labelled series of a histogram: a count per bucket, one for +Inf, and the sum."""
+
+    __slots__ = ("_buckets", "counts", "total")
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self._buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self._buckets, value)] += 1
+        self.total += value
+
+
+class _Series:
+    """A named family of labelled values, with prometheus_client's ``labels(...)`` call shape."""
+
+    kind = "untyped"
+
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self._values: dict[tuple[str, ...], Any] = {}
+
+    def _new(self) -> Any:
+        return SeriesValue()
+
+    def labels(self, *values: str) -> Any:
+        if len(values) != len(self.labelnames):
+            raise ValueError(f"{self.name} takes {len(self.labelnames)} label values, not {len(values)}")
+        found = self._values.get(values)
+        if found is None:
+            found = self._values[values] = self._new()
+        return found
+
+    def _unlabelled(self) -> Any:
+        if self.labelnames:
+            raise ValueError(f"{self.name} needs label values: use labels(...)")
+        return self.labels()
+
+    def family(self) -> Metric:
+        raise NotImplementedError
+
+
+class CounterSeries(_Series):
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...] = ()) -> None:
+        super().__init__(name.removesuffix("_total"), documentation, labelnames)
+        if not labelnames:
+            self.labels()  # an unlabelled counter exists (at 0) from the start
+
+    def inc(self, amount: float = 1.0) -> None:
+        self._unlabelled().inc(amount)
+
+    def family(self) -> Metric:
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily(self.name, self.documentation, labels=list(self.labelnames))
+        for values, series in self._values.items():
+            family.add_metric(list(values), series.current())
+        return family
+
+
+class GaugeSeries(_Series):
+    def set(self, value: float) -> None:
+        self._unlabelled().set(value)
+
+    def family(self) -> Metric:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(self.name, self.documentation, labels=list(self.labelnames))
+        for values, series in self._values.items():
+            family.add_metric(list(values), series.current())
+        return family
+
+
+class HistogramSeries(_Series):
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...], buckets: tuple[float, ...]) -> None:
+        super().__init__(name, documentation, labelnames)
+        self.buckets = buckets
+
+    def _new(self) -> HistogramValue:
+        return HistogramValue(self.buckets)
+
+    def family(self) -> Metric:
+        from prometheus_client.core import HistogramMetricFamily
+
+        family = HistogramMetricFamily(self.name, self.documentation, labels=list(self.labelnames))
+        bounds = [*map(_bound_text, self.buckets), "+Inf"]
+        for values, series in self._values.items():
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(bounds, series.counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            family.add_metric(list(values), buckets, series.total)
+        return family
+
+
+class _SeriesCollector:
+    """Hands the plain series to a prometheus_client registry, as families, when scraped."""
+
+    def __init__(self, series: list[_Series]) -> None:
+        self._series = series
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterator[Metric]:
+        for series in self._series:
+            yield series.family()
+
+
 class Metrics:
     def __init__(self) -> None:
-        self.registry = registry = CollectorRegistry(auto_describe=True)
-        ProcessCollector(registry=registry)
-        PlatformCollector(registry=registry)
-        GCCollector(registry=registry)
+        self._registry: CollectorRegistry | None = None
         self.http = HttpRequestStats()
-        registry.register(self.http)
-        self.circuit_breaker_state = Gauge(
-            "circuit_breaker_state", "Circuit breaker state (0 closed, 1 half_open, 2 open)",
-            ["name"], registry=registry,
-        )
+        self.circuit_breaker_state = GaugeSeries(
+            "circuit_breaker_state", "Circuit breaker state (0 closed, 1 half_open, 2 open)", ("name",))
         self.circuit_breaker_state.labels("llm").set(0)
-        self.rate_limit_hits = Counter(
-            "rate_limit_hits_total", "Requests refused by a rate limiter", ["limiter"], registry=registry,
-        )
+        self.rate_limit_hits = CounterSeries(
+            "rate_limit_hits_total", "Requests refused by a rate limiter", ("limiter",))
         for limiter in ("content", "chat"):
             self.rate_limit_hits.labels(limiter)
         self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
-        registry.register(self.rate_limit_remaining)
-        self.cache_operations = Counter(
-            "cache_operations_total", "Cache operations by result and layer",
-            ["operation", "result", "layer"], registry=registry,
-        )
+        self.cache_operations = CounterSeries(
+            "cache_operations_total", "Cache operations by result and layer (evict: result says why)",
+            ("operation", "result", "layer"))
         for layer in ("memory",):
-            for op, result in (("get", "hit"), ("get", "miss"), ("set", "ok"), ("delete", "ok")):
+            for op, result in (("get", "hit"), ("get", "miss"), ("set", "ok"), ("delete", "ok"),
+                               ("evict", "entries"), ("evict", "bytes"), ("evict", "expired")):
                 self.cache_operations.labels(op, result, layer)
-        self.redis_fallbacks = Counter(
-            "redis_fallbacks_total", "Operations served in process because Redis was unavailable",
-            ["component"], registry=registry,
-        )
-        self.llm_requests = Counter(
-            "llm_requests_total", "LLM calls by model and outcome", ["model", "status"], registry=registry,
-        )
-        self.llm_duration = Histogram(
-            "llm_request_duration_seconds", "LLM call duration", ["model"], registry=registry,
-            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
-        )
-        self.chat_messages = Counter(
-            "chat_messages_total", "Chat messages stored by role", ["role"], registry=registry,
-        )
+        self.cache_bytes = GaugeSeries("cache_bytes", "Bytes held by a cache layer (bodies and their encodings)",
+                                       ("layer",))
+        self.cache_entries = GaugeSeries("cache_entries", "Entries held by a cache layer", ("layer",))
+        self.published_builds = CounterSeries(
+            "published_builds_total", "Public reads built from the database on a cache miss (one per key per "
+            "change however many readers were waiting)", ("kind",))
+        for kind in ("bundle", "list", "item", "page"):
+            self.published_builds.labels(kind)
+        self.redis_fallbacks = CounterSeries(
+            "redis_fallbacks_total", "Operations served in process because Redis was unavailable", ("component",))
+        self.llm_requests = CounterSeries("llm_requests_total", "LLM calls by model and outcome", ("model", "status"))
+        self.llm_duration = HistogramSeries(
+            "llm_request_duration_seconds", "LLM call duration", ("model",), LLM_DURATION_BUCKETS)
+        self.chat_messages = CounterSeries("chat_messages_total", "Chat messages stored by role", ("role",))
         for role in ("user", "assistant"):
             self.chat_messages.labels(role)
-        self.chat_tokens = Counter("chat_tokens_total", "LLM tokens used by chat", registry=registry)
-        self.chat_budget_exceeded = Counter(
-            "chat_budget_exceeded_total", "Chat turns refused (429) because a budget was used up", ["budget"],
-            registry=registry,
-        )
+        self.chat_tokens = CounterSeries("chat_tokens_total", "LLM tokens used by chat")
+        self.chat_budget_exceeded = CounterSeries(
+            "chat_budget_exceeded_total", "Chat turns refused (429) because a budget was used up", ("budget",))
         for budget in ("session_messages", "session_tokens", "daily_tokens"):
             self.chat_budget_exceeded.labels(budget)
-        self.chat_degraded = Counter(
-            "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed",
-            registry=registry,
-        )
-        self.database_connection_errors = Counter(
-            "database_connection_errors_total", "Database failures seen by requests and probes", registry=registry,
-        )
+        self.chat_degraded = CounterSeries(
+            "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed")
+        self.database_connection_errors = CounterSeries(
+            "database_connection_errors_total", "Database failures seen by requests and probes")
+        self._series: list[_Series] = [
+            value for value in vars(self).values() if isinstance(value, _Series)]
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The Prometheus registry, made (and prometheus_client imported) on first use."""
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+            from prometheus_client.gc_collector import GCCollector
+            from prometheus_client.platform_collector import PlatformCollector
+            from prometheus_client.process_collector import ProcessCollector
+
+            registry = CollectorRegistry(auto_describe=True)
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+            registry.register(self.http)  # type: ignore[arg-type]
+            registry.register(self.rate_limit_remaining)  # type: ignore[arg-type]
+            registry.register(_SeriesCollector(self._series))  # type: ignore[arg-type]
+            self._registry = registry
+        return self._registry
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        from prometheus_client.exposition import generate_latest
+
+        return bytes(generate_latest(self.registry))
