@@ -12,8 +12,10 @@ Opening order (closing runs in reverse), each layer using only those above it:
 1. ``STORAGE``: the database (``database``), pending migrations applied when asked.
 2. ``SHARED_STATE``: Redis when ``REDIS_URL`` is set (``redis``), and what lives
    there or in process memory without it: ``records`` (idempotency records,
-   chat-session lookups), ``content_cache`` (rendered public reads),
-   ``rate_limiters`` and ``client_hashes``.
+   chat-session lookups), ``content_cache`` (rendered public reads: one build
+   per key at a time, invalidated by what each write touched — ``cache/read_through.py``),
+   ``rate_limiters`` and ``client_hashes``. The Redis client and everything
+   built on it are imported only when ``REDIS_URL`` is set (start-up time).
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
    (with its watch for other processes' writes), then ``chat`` (the LLM client
    and its circuit breaker) and ``mcp``, each only when its feature is on.
@@ -31,25 +33,21 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
-from folionaut.cache.base import ContentCache
-from folionaut.cache.key_value_store import (
-    FailOpenKeyValueStore,
-    KeyValueStore,
-    MemoryKeyValueStore,
-    RedisKeyValueStore,
-)
-from folionaut.cache.layered import LayeredCache
+from folionaut.cache.base import keys_touched_by
+from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.cache.memory import MemoryCache
-from folionaut.cache.redis import RedisCache
+from folionaut.cache.read_through import ReadThroughCache
 from folionaut.chat.llm import LLMClient, SleepFn, is_breaker_failure
 from folionaut.chat.offline import OfflineResponder
 from folionaut.chat.repository import ChatRepository
 from folionaut.chat.service import ChatService
 from folionaut.chat.summary import PortfolioSummary
 from folionaut.content.assistant_tools import ToolRegistry, read_tools
+from folionaut.content.models import ContentChange
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
@@ -59,10 +57,12 @@ from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, build_rate_limiter
-from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
+
+if TYPE_CHECKING:
+    from folionaut.resilience.shared_redis import SharedRedis
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
 
@@ -86,7 +86,7 @@ class Runtime:
 
     database: Database
     records: KeyValueStore
-    content_cache: ContentCache
+    content_cache: ReadThroughCache
     rate_limiters: dict[str, RateLimiter]
     client_hashes: ClientHashes
     tokens: TokenService
@@ -169,21 +169,28 @@ class Runtime:
     async def _open_shared_state(self) -> None:
         settings, clock, metrics = self.settings, self.clock, self.metrics
         self.client_hashes = ClientHashes(ip_hash_salt(settings), settings.trust_proxy)
+        local = MemoryCache(settings.l1_cache_ttl_seconds if settings.redis_url else settings.content_cache_ttl_seconds,
+                            metrics, clock=clock, max_entries=settings.content_cache_max_entries,
+                            max_bytes=settings.content_cache_max_mb * 1024 * 1024)
         if settings.redis_url:
+            # Imported here: the Redis client is ~60 modules that a start without REDIS_URL never needs.
+            from folionaut.cache.key_value_store import FailOpenKeyValueStore, RedisKeyValueStore
+            from folionaut.cache.layered import LayeredCache
+            from folionaut.cache.redis import RedisCache
+            from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
+
             redis = self.redis = SharedRedis(create_redis_client(settings.redis_url), clock, metrics)
             self._closing.push_async_callback(redis.client.aclose)
             if await redis.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
                 log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
             self.health_checks.append(HealthCheck("redis", False, redis.require))
             self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), MemoryKeyValueStore(clock), redis)
-            self.content_cache = LayeredCache(
-                MemoryCache(settings.l1_cache_ttl_seconds, metrics, clock=clock),
-                RedisCache(redis.client, settings.content_cache_ttl_seconds, metrics),
-                redis,
-            )
+            self.content_cache = ReadThroughCache(
+                LayeredCache(local, RedisCache(redis.client, settings.content_cache_ttl_seconds, metrics), redis),
+                local, metrics)
         else:
             self.records = MemoryKeyValueStore(clock)
-            self.content_cache = MemoryCache(settings.content_cache_ttl_seconds, metrics, clock=clock)
+            self.content_cache = ReadThroughCache(local, local, metrics)
         self._closing.push_async_callback(self.records.close)
         self._closing.push_async_callback(self.content_cache.close)
         self.rate_limiters = {
@@ -204,12 +211,20 @@ class Runtime:
         self.tokens = TokenService(TokenRepository(self.database), self.clock)
         self.content = ContentService(ContentRepository(self.database), self.clock,
                                       audit_log=settings.feature_audit_log)
+        self.content.on_change(self._invalidate_cached_reads)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
             self.mcp = McpServer(self.content)
+
+    async def _invalidate_cached_reads(self, change: ContentChange) -> None:
+        """A write here drops the reads it can change; one elsewhere (unknown keys) drops them all."""
+        if change.kind == "external":
+            await self.content_cache.invalidate()
+        else:
+            await self.content_cache.invalidate(keys_touched_by(change.content_type, *change.slugs))
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content

@@ -11,13 +11,16 @@ atomic within one process — the accepted price of staying up.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis.asyncio as aioredis
 from cachetools import TLRUCache
 
 from folionaut.core.clock import Clock
-from folionaut.resilience.shared_redis import SharedRedis
+
+if TYPE_CHECKING:  # the Redis client is imported only where Redis is configured (start-up time)
+    import redis.asyncio as aioredis
+
+    from folionaut.resilience.shared_redis import SharedRedis
 
 
 class KeyValueStore(Protocol):

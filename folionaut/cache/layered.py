@@ -75,6 +75,10 @@ class LayeredCache:
         """An L1 hit without an await (``MemoryCache.peek``); None means: call ``get``."""
         return self.l1.peek(key)
 
+    def resized(self, key: str, entry: CacheEntry) -> None:
+        """Encoded variants live in L1 only (each instance encodes once per version): L2 keeps the body."""
+        self.l1.resized(key, entry)
+
     async def get(self, key: str) -> CacheEntry | None:
         entry = self.l1.get_now(key)
         if entry is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from folionaut.content.models import ContentItem, HistoryEntry
+from folionaut.content.paging import Page, PageKey, encode_cursor
 from folionaut.core import jsonutil
 from folionaut.storage.base import Database, ExecResult, Statement
 
@@ -13,6 +14,8 @@ _PUBLIC = "status = 'published' AND deleted_at IS NULL"
 # Spec order: sortOrder ascending, then newest first. Timestamps have millisecond
 # resolution, so rowid (insertion order) breaks ties between same-millisecond creates.
 _ORDER = "ORDER BY sort_order ASC, created_at DESC, rowid DESC"
+_LISTED = f"{_COLUMNS}, rowid AS list_rowid"
+_COUNTER = "SELECT counter FROM folionaut_content_changes WHERE id = 1"
 
 
 class ContentRepository:
@@ -61,9 +64,10 @@ class ContentRepository:
         return [(row["type"], row["status"], int(row["n"])) for row in rows]
 
     async def list_admin(
-        self, content_type: str | None, status: str | None, include_deleted: bool, limit: int, offset: int
-    ) -> list[ContentItem]:
-        where, params = ["1 = 1"], []
+        self, content_type: str | None, status: str | None, include_deleted: bool, limit: int, offset: int,
+        after: PageKey | None = None,
+    ) -> Page:
+        where, params = [], []
         if content_type is not None:
             where.append("type = ?")
             params.append(content_type)
@@ -72,12 +76,43 @@ class ContentRepository:
             params.append(status)
         if not include_deleted:
             where.append("deleted_at IS NULL")
-        rows = await self.db.fetch_all(
-            f"SELECT {_COLUMNS} FROM content WHERE {' AND '.join(where)} "
-            f"{_ORDER} LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
-        return [ContentItem.from_row(row) for row in rows]
+        return await self._page(where, params, limit, after, offset)
+
+    async def page_published(self, content_type: str | None, limit: int, after: PageKey | None) -> Page:
+        where, params = [_PUBLIC], []
+        if content_type is not None:
+            where.append("type = ?")
+            params.append(content_type)
+        return await self._page(where, params, limit, after)
+
+    async def _page(self, where: list[str], params: list[object], limit: int, after: PageKey | None,
+                    offset: int = 0) -> Page:
+        """One page in list order (one more row is read to know whether another page follows).
+
+        After a cursor: the rest of its sort_order group, then the groups after it, each an
+        index range (migration 0004); the outer ORDER BY sorts at most 2 × (limit + 1) rows.
+        """
+        condition = " AND ".join(where) or "1 = 1"
+        if after is None:
+            rows = await self.db.fetch_all(
+                f"SELECT {_LISTED} FROM content WHERE {condition} {_ORDER} LIMIT ? OFFSET ?",
+                (*params, limit + 1, offset))
+        else:
+            rows = await self.db.fetch_all(
+                f"SELECT * FROM (SELECT {_LISTED} FROM content WHERE {condition} AND sort_order = ? "
+                "AND (created_at < ? OR (created_at = ? AND rowid < ?)) ORDER BY created_at DESC, rowid DESC LIMIT ?) "
+                f"UNION ALL SELECT * FROM (SELECT {_LISTED} FROM content WHERE {condition} AND sort_order > ? "
+                f"{_ORDER} LIMIT ?) ORDER BY sort_order ASC, created_at DESC, list_rowid DESC LIMIT ?",
+                (*params, after.sort_order, after.created_at, after.created_at, after.rowid, limit + 1,
+                 *params, after.sort_order, limit + 1, limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more:
+            last = rows[-1]
+            next_cursor = encode_cursor(PageKey(int(last["sort_order"] or 0), last["created_at"],
+                                                int(last["list_rowid"])))
+        return Page([ContentItem.from_row(row) for row in rows], next_cursor)
 
     async def slugs_starting_with(self, content_type: str, base: str) -> set[str]:
         pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
@@ -105,7 +140,7 @@ class ContentRepository:
 
     async def change_counter(self) -> int:
         """Moves on every write to content by anyone (see migration 0003)."""
-        row = await self.db.fetch_one("SELECT counter FROM folionaut_content_changes WHERE id = 1")
+        row = await self.db.fetch_one(_COUNTER)
         return int(row["counter"]) if row else 0
 
     async def search(self, query: str, limit: int, published_only: bool = True) -> list[ContentItem]:
@@ -158,5 +193,12 @@ class ContentRepository:
             Statement("DELETE FROM content WHERE id = ?", (content_id,)),
         ]
 
-    async def write(self, statements: Sequence[Statement]) -> list[ExecResult]:
-        return await self.db.batch(statements)
+    async def write(self, statements: Sequence[Statement]) -> tuple[list[ExecResult], tuple[int, int]]:
+        """Run the statements as one atomic batch; also the change counter before and after them,
+        read in the same transaction: the counter values in between are this write's own."""
+        results = await self.db.batch([Statement(_COUNTER), *statements, Statement(_COUNTER)])
+        return results[1:-1], (_counter_of(results[0]), _counter_of(results[-1]))
+
+
+def _counter_of(result: ExecResult) -> int:
+    return int(result.rows[0]["counter"]) if result.rows else 0

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
+from folionaut.content.paging import Page, decode_cursor
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
 from folionaut.core.clock import Clock, now_iso
 from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError
 from folionaut.core.logging import get_logger
-from folionaut.storage.base import Statement
+from folionaut.storage.base import ExecResult, Statement
 from folionaut.storage.errors import ConstraintViolation
 
 log = get_logger("content")
@@ -39,6 +40,10 @@ class ContentService:
         self.clock = clock
         self.audit_log = audit_log
         self._listeners: list[ChangeListener] = []
+        # Change-counter ranges (before, after] that this service's own writes produced, not yet
+        # seen by the watch, and how many writes are between their commit and recording their range.
+        self._own_ranges: list[tuple[int, int]] = []
+        self._writes_in_flight = 0
 
     def on_change(self, listener: ChangeListener) -> None:
         """Run ``listener`` after every committed write, before the write returns."""
@@ -53,8 +58,13 @@ class ContentService:
 
         Another instance, ``folionaut mcp`` or ``folionaut restore`` writing to the
         same database moves the change counter; the listeners then drop everything
-        they cached (kind ``external``). This service's own writes move it too, which
-        costs one redundant, harmless clear at most once per interval.
+        they cached (kind ``external``). This service's own writes move it too, but
+        each write reads the counter before and after itself in its own transaction
+        (``ContentRepository.write``), so the watch knows those values are ours and
+        does not clear the cache for them: it already dropped just the keys each
+        write touched. A movement it cannot account for while one of our writes is
+        still finishing is looked at again on the next poll rather than taken as
+        someone else's.
         """
         last = await self.repository.change_counter()
         while True:
@@ -64,9 +74,41 @@ class ContentService:
             except DatabaseError as exc:  # an outage is reported by requests and probes; keep watching
                 log.debug("change watch skipped: %s", exc.message)
                 continue
-            if current != last:
+            if current == last:
+                continue
+            if current > last and self._own_up_to(last, current):
                 last = current
-                await self._notify(ContentChange("external", "*", (), None))
+                continue
+            if self._writes_in_flight and current > last:
+                continue  # perhaps a write of ours whose range is not recorded yet: decide next time
+            last = current
+            self._forget_own_up_to(current)
+            await self._notify(ContentChange("external", "*", (), None))
+
+    def _own_up_to(self, last: int, current: int) -> bool:
+        """Whether every counter value in (last, current] came from our own writes."""
+        reached = last
+        for before, after in sorted(self._own_ranges):
+            if before > reached:
+                break
+            reached = max(reached, after)
+        if reached < current:
+            return False
+        self._forget_own_up_to(current)
+        return True
+
+    def _forget_own_up_to(self, current: int) -> None:
+        self._own_ranges = [(before, after) for before, after in self._own_ranges if after > current]
+
+    async def _write(self, statements: list[Statement]) -> list[ExecResult]:
+        self._writes_in_flight += 1
+        try:
+            results, own = await self.repository.write(statements)
+        finally:
+            self._writes_in_flight -= 1
+        if own[1] > own[0]:
+            self._own_ranges.append(own)
+        return results
 
     # --- public reads ------------------------------------------------------------
 
@@ -120,9 +162,15 @@ class ContentService:
 
     async def list_admin(
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
-        limit: int = 50, offset: int = 0,
-    ) -> list[ContentItem]:
-        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset)
+        limit: int = 50, offset: int = 0, cursor: str | None = None,
+    ) -> Page:
+        """A page of items of any status; continue with ``cursor`` (keyset) or ``offset``."""
+        after = decode_cursor(cursor) if cursor is not None else None
+        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset, after)
+
+    async def page_published(self, content_type: str | None, limit: int, cursor: str | None) -> Page:
+        after = decode_cursor(cursor) if cursor is not None else None
+        return await self.repository.page_published(content_type, limit, after)
 
     async def history(self, content_id: str, limit: int = 50, offset: int = 0) -> list[HistoryEntry]:
         await self.get(content_id)
@@ -149,7 +197,7 @@ class ContentService:
                 statements.append(self.repository.history_statement(
                     self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
             try:
-                await self.repository.write(statements)
+                await self._write(statements)
             except ConstraintViolation:
                 if request.slug is not None:
                     raise ConflictError(f"Content already exists: {request.type}/{request.slug}") from None
@@ -212,7 +260,7 @@ class ContentService:
             statements.append(self.repository.history_statement(
                 self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
         try:
-            results = await self.repository.write(statements)
+            results = await self._write(statements)
         except ConstraintViolation:
             raise ConflictError(f"Content already exists: {item.type}/{item.slug}") from None
         return results[0].rows_affected == 1
@@ -220,7 +268,7 @@ class ContentService:
     async def delete(self, content_id: str, changed_by: str, hard: bool = False) -> None:
         if hard:
             current = await self.get(content_id)
-            await self.repository.write(self.repository.purge_statements(content_id))
+            await self._write(self.repository.purge_statements(content_id))
             await self._notify(ContentChange("purged", current.type, (current.slug,), None))
             return
         for _ in range(MAX_WRITE_ATTEMPTS):

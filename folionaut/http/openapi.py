@@ -21,9 +21,9 @@ from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, NAME, RESTO
 from folionaut.http.routing import Access, Route
 
 __all__ = [
-    "COMPONENTS", "CONDITIONAL_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED", "RATE_HEADERS", "REPLAYED",
-    "SECURITY", "TOKEN_NAME_SCHEMA",
-    "array", "body", "build_document", "data", "errors", "json_content", "param", "schema",
+    "COMPONENTS", "CONDITIONAL_HEADERS", "ENCODED_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED",
+    "RATE_HEADERS", "REPLAYED", "SECURITY", "TOKEN_NAME_SCHEMA",
+    "array", "body", "build_document", "data", "errors", "json_content", "page", "param", "schema",
 ]
 
 OPENAPI_VERSION = "3.1.0"
@@ -61,6 +61,14 @@ def data(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": ["data"], "properties": {"data": schema}}
 
 
+def page(schema: dict[str, Any]) -> dict[str, Any]:
+    """A page of a list: ``{"data": […], "nextCursor": "…" | null}``."""
+    return {"type": "object", "required": ["data", "nextCursor"], "properties": {
+        "data": array(schema),
+        "nextCursor": {"type": ["string", "null"],
+                       "description": "Pass it as `cursor` for the next page; null on the last page."}}}
+
+
 def array(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": schema}
 
@@ -80,7 +88,9 @@ _ERROR_RESPONSES = {
     429: "RateLimited", 500: "InternalError", 502: "LLMError", 504: "RequestTimeout",
 }
 ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
-CONDITIONAL_HEADERS = {**ETAG_HEADER, "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
+CONDITIONAL_HEADERS = {**ETAG_HEADER, "Cache-Control": {"$ref": "#/components/headers/CacheControl"},
+                       "Vary": {"$ref": "#/components/headers/Vary"}}
+ENCODED_HEADERS = {"Content-Encoding": {"$ref": "#/components/headers/ContentEncoding"}}
 RATE_HEADERS = {name: {"$ref": f"#/components/headers/{name.replace('-', '')}"}
                  for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")}
 RETRY_AFTER = {"$ref": "#/components/headers/RetryAfter"}
@@ -260,6 +270,11 @@ COMPONENTS: dict[str, Any] = {
         "Limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
                                                             "default": 50}},
         "Offset": {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        "Cursor": {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                   "description": "nextCursor of the previous page (keyset paging: stable while items are added)."},
+        "AcceptEncoding": {"name": "Accept-Encoding", "in": "header", "schema": {"type": "string"},
+                           "description": "gzip, br, zstd (RFC 9110, q-values honoured); bodies under 1 KiB "
+                                          "are sent as they are."},
         "IfNoneMatch": {"name": "If-None-Match", "in": "header",
                         "description": "ETags the client has (RFC 9110 list, `*`, weak comparison) → 304.",
                         "schema": {"type": "string"}},
@@ -272,7 +287,12 @@ COMPONENTS: dict[str, Any] = {
         },
     },
     "headers": {
-        "ETag": {"description": 'Weak entity tag, W/"…".', "schema": {"type": "string"}},
+        "ETag": {"description": 'Weak entity tag, W/"…"; one per content coding (W/"…-gzip").',
+                 "schema": {"type": "string"}},
+        "Vary": {"description": "Accept-Encoding (and Origin when CORS answers for a listed origin).",
+                 "schema": {"type": "string"}},
+        "ContentEncoding": {"description": "gzip, br or zstd when the body is encoded.",
+                            "schema": {"type": "string", "enum": ["gzip", "br", "zstd"]}},
         "CacheControl": {"description": "public, max-age=60 (lists) or 300 (bundle, items).",
                          "schema": {"type": "string"}},
         "XRateLimitLimit": {"schema": {"type": "integer"}},

@@ -1,15 +1,18 @@
-"""Public reads as rendered responses: the ``{"data": …}`` envelope, its ETag and ready-made heads.
+"""Public reads as rendered responses: the ``{"data": …}`` envelope, its ETag, its encodings and ready-made heads.
 
 A cached entry is the exact response body plus its weak ETag, so a hit costs no
-SQL, no JSON encoding and no hashing; ``PublishedResponses`` also keeps each
-entry's 200 and 304 heads serialised (``fastpath.prepared``), so a hit builds
-no header objects either. Every content write invalidates the keys it can
-affect before the write returns.
+SQL, no JSON encoding and no hashing. Misses go through the runtime's
+``ReadThroughCache``: one build per key however many readers are waiting, and
+invalidation by the keys a write touches (``cache/read_through.py``).
 
-A read that started before a write could otherwise store its (now stale)
-result after the write's invalidation. Each invalidation bumps a generation
-counter, and a read only stores its result if no invalidation happened while
-it was running.
+``PublishedResponses`` answers from an entry: it picks the content coding from
+``Accept-Encoding`` (``http/content_coding.py``), takes that coding's variant
+(made once per entry and kept with it), and writes it from heads serialised
+once per representation (``fastpath.prepared``), kept on the representation so
+they go when it goes. Every representation has its own weak ETag (``W/"h"``,
+``W/"h-gzip"``, …), so ``If-None-Match`` is compared with the ETag of the
+representation chosen for this request and a 304 works per encoding; every
+answer says ``Vary: Accept-Encoding``.
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ from typing import Any
 
 from aiohttp import web
 
-from folionaut.cache.base import CacheEntry, ContentCache, bundle_key, item_key, keys_touched_by, list_key
-from folionaut.content.models import ContentChange
+from folionaut.cache.base import CacheEntry, bundle_key, item_key, list_key, page_key
+from folionaut.cache.read_through import ReadThroughCache
 from folionaut.content.service import ContentService
 from folionaut.core import jsonutil
+from folionaut.http.content_coding import choose_coding, encode
 from folionaut.http.etag import none_match
 from folionaut.http.fastpath.prepared import PreparedResponse, serialise_head
 from folionaut.http.headers import JSON_CONTENT_TYPE
 
 __all__ = ["PublishedReads", "PublishedResponses", "render", "weak_etag"]
+
+#: At most this many distinct Accept-Encoding values have their choice remembered.
+_MAX_REMEMBERED_CHOICES = 512
 
 
 def weak_etag(body: bytes) -> str:
@@ -40,78 +47,121 @@ def render(data: Any) -> CacheEntry:
     return CacheEntry(body, weak_etag(body))
 
 
+def render_page(items: list[dict[str, Any]], next_cursor: str | None) -> CacheEntry:
+    body = jsonutil.dumps({"data": items, "nextCursor": next_cursor})
+    return CacheEntry(body, weak_etag(body))
+
+
 class PublishedReads:
     """Rendered public reads, cached; produced from the content service on a miss."""
 
-    def __init__(self, service: ContentService, cache: ContentCache) -> None:
+    def __init__(self, service: ContentService, cache: ReadThroughCache) -> None:
         self.service = service
         self.cache = cache
-        self._generation = 0
-        self._peek: Callable[[str], CacheEntry | None] | None = getattr(cache, "peek", None)
-        service.on_change(self.invalidate)
 
     def cached(self, key: str) -> CacheEntry | None:
         """The in-process entry for ``key`` without awaiting anything (the hot path), or None:
         then use ``bundle``/``listing``/``item``, which also try the other layers."""
-        return self._peek(key) if self._peek is not None else None
-
-    async def invalidate(self, change: ContentChange) -> None:
-        self._generation += 1
-        if change.kind == "external":  # someone else wrote: which keys is unknown, so all of them
-            await self.cache.clear()
-        else:
-            await self.cache.delete(*keys_touched_by(change.content_type, *change.slugs))
-
-    async def _cached(self, key: str, produce: Callable[[], Awaitable[Any]]) -> CacheEntry:
-        entry = await self.cache.get(key)
-        if entry is not None:
-            return entry
-        generation = self._generation
-        entry = render(await produce())
-        if generation == self._generation:
-            await self.cache.set(key, entry)
-        return entry
+        return self.cache.peek(key)
 
     async def bundle(self) -> CacheEntry:
-        async def produce() -> dict[str, list[dict[str, Any]]]:
+        async def build() -> CacheEntry:
             grouped = await self.service.bundle()
-            return {kind: [item.to_wire() for item in items] for kind, items in grouped.items()}
+            return render({kind: [item.to_wire() for item in items] for kind, items in grouped.items()})
 
-        return await self._cached(bundle_key(), produce)
+        return await self.cache.get_or_build(bundle_key(), build, "bundle")
 
     async def listing(self, content_type: str | None) -> CacheEntry:
-        async def produce() -> list[dict[str, Any]]:
-            return [item.to_wire() for item in await self.service.list_published(content_type)]
+        async def build() -> CacheEntry:
+            return render([item.to_wire() for item in await self.service.list_published(content_type)])
 
-        return await self._cached(list_key(content_type), produce)
+        return await self.cache.get_or_build(list_key(content_type), build, "list")
+
+    async def page(self, content_type: str | None, limit: int, cursor: str | None) -> tuple[str, CacheEntry]:
+        """One page of the list (keyset paging), cached until the list changes; (its key, the entry)."""
+        key = page_key(content_type, self.cache.page_generation(content_type), limit, cursor)
+
+        async def build() -> CacheEntry:
+            page = await self.service.page_published(content_type, limit, cursor)
+            return render_page([item.to_wire() for item in page.items], page.next_cursor)
+
+        return key, await self.cache.get_or_build(key, build, "page", local_only=True)
 
     async def item(self, content_type: str, slug: str) -> CacheEntry:
-        async def produce() -> dict[str, Any]:
-            return (await self.service.get_published(content_type, slug)).to_wire()
+        async def build() -> CacheEntry:
+            return render((await self.service.get_published(content_type, slug)).to_wire())
 
-        return await self._cached(item_key(content_type, slug), produce)
+        return await self.cache.get_or_build(item_key(content_type, slug), build, "item")
+
+
+class _Heads:
+    """A representation's serialised 200 and 304 heads, for one Cache-Control value."""
+
+    __slots__ = ("cache_control", "full", "not_modified")
+
+    def __init__(self, cache_control: str, full: bytes, not_modified: bytes) -> None:
+        self.cache_control = cache_control
+        self.full = full
+        self.not_modified = not_modified
 
 
 class PublishedResponses:
-    """Cached reads as responses: each entry's 200 and 304 heads are serialised once
-    (an entry is answered with the same bytes until its content changes)."""
+    """Cached reads as responses, in the content coding the request prefers."""
 
-    def __init__(self, reads: PublishedReads, max_heads: int = 4096) -> None:
+    def __init__(self, reads: PublishedReads) -> None:
         self.reads = reads
-        self._heads: dict[tuple[str, str], tuple[bytes, bytes]] = {}
-        self._max_heads = max_heads
+        # Accept-Encoding value -> coding: browsers send a handful of fixed strings, parsed once each.
+        self._choices: dict[str, str] = {}
 
-    def respond(self, request: web.Request, entry: CacheEntry, cache_control: str) -> PreparedResponse:
-        heads = self._heads.get((entry.etag, cache_control))
-        if heads is None:
-            if len(self._heads) >= self._max_heads:  # old ETags pile up as content changes
-                self._heads.clear()
-            validators = {"ETag": entry.etag, "Cache-Control": cache_control}
-            heads = self._heads[(entry.etag, cache_control)] = (
-                serialise_head(200, {**validators, "Content-Type": JSON_CONTENT_TYPE,
-                                     "Content-Length": str(len(entry.body))}),
-                serialise_head(304, validators),
-            )
-        if none_match(request.headers.get("If-None-Match"), entry.etag):
-            return PreparedResponse(304, heads[1])
-        return PreparedResponse(200, heads[0], entry.body)
+    def _coding(self, accept_encoding: str | None) -> str:
+        if accept_encoding is None:
+            return "identity"
+        coding = self._choices.get(accept_encoding)
+        if coding is None:
+            if len(self._choices) >= _MAX_REMEMBERED_CHOICES:
+                self._choices.clear()
+            coding = self._choices[accept_encoding] = choose_coding(accept_encoding)
+        return coding
+
+    def respond(self, request: web.Request, entry: CacheEntry, cache_control: str) -> PreparedResponse | None:
+        """The response from what is at hand, or None when the chosen encoding is still to be made
+        (then ``respond_encoded``)."""
+        coding = self._coding(request.headers.get("Accept-Encoding"))
+        representation = entry if coding == "identity" else entry.variants.get(coding)
+        if representation is None:
+            return None
+        return self._answer(request, representation, cache_control)
+
+    async def respond_encoded(self, request: web.Request, key: str, entry: CacheEntry,
+                              cache_control: str) -> PreparedResponse:
+        coding = self._coding(request.headers.get("Accept-Encoding"))
+        representation = await self.reads.cache.variant(key, entry, coding, _encoder(coding))
+        return self._answer(request, representation, cache_control)
+
+    async def answer(self, request: web.Request, key: str, entry: CacheEntry, cache_control: str) -> PreparedResponse:
+        return self.respond(request, entry, cache_control) or await self.respond_encoded(
+            request, key, entry, cache_control)
+
+    def _answer(self, request: web.Request, representation: CacheEntry, cache_control: str) -> PreparedResponse:
+        heads = representation.prepared
+        if type(heads) is not _Heads or heads.cache_control != cache_control:
+            heads = representation.prepared = _heads(representation, cache_control)
+        if none_match(request.headers.get("If-None-Match"), representation.etag):
+            return PreparedResponse(304, heads.not_modified)
+        return PreparedResponse(200, heads.full, representation.body)
+
+
+def _heads(representation: CacheEntry, cache_control: str) -> _Heads:
+    # The 304 carries what the 200 would have said about caching (RFC 9110 §15.4.5).
+    validators = {"ETag": representation.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    full = {**validators, "Content-Type": JSON_CONTENT_TYPE, "Content-Length": str(len(representation.body))}
+    if representation.coding != "identity":
+        full["Content-Encoding"] = representation.coding
+    return _Heads(cache_control, serialise_head(200, full), serialise_head(304, validators))
+
+
+def _encoder(coding: str) -> Callable[[bytes], Awaitable[bytes | None]]:
+    async def encode_body(body: bytes) -> bytes | None:
+        return await encode(coding, body)
+
+    return encode_body

@@ -27,14 +27,15 @@ import ipaddress
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from folionaut.core.clock import Clock
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.shared_redis import SharedRedis
+
+if TYPE_CHECKING:  # the Redis client is imported only where Redis is configured (start-up time)
+    import redis.asyncio as aioredis
+
+    from folionaut.resilience.shared_redis import SharedRedis
 
 # Floating-point slack so 0.333 tok/s * 3.003 s counts as one whole token.
 _EPSILON = 1e-9
@@ -227,6 +228,8 @@ class _BatchedTakes:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, batch: list[tuple[str, asyncio.Future[Any]]]) -> None:
+        from redis.exceptions import NoScriptError  # loaded with the client already: a dict lookup
+
         keys = [key for key, _ in batch]
         try:
             try:

@@ -13,7 +13,7 @@ Rows come back as plain dicts keyed by column name. Nothing here knows HTTP.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 Row = dict[str, Any]
@@ -29,6 +29,8 @@ class Statement(NamedTuple):
 class ExecResult:
     rows_affected: int
     last_insert_rowid: int | None = None
+    #: Rows a statement of a batch returned (a SELECT, or RETURNING); empty for the rest.
+    rows: list[Row] = field(default_factory=list)
 
 
 class Database(Protocol):
@@ -44,7 +46,8 @@ class Database(Protocol):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def batch(self, statements: Sequence[Statement]) -> list[ExecResult]:
-        """Run the statements atomically, in order, as one transaction."""
+        """Run the statements atomically, in order, as one transaction; rows of any that return some
+        (e.g. a SELECT reading what the earlier ones did) come back in their ``ExecResult``."""
         ...
 
     async def read_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:

@@ -196,7 +196,7 @@ class LibSQLDatabase:
         if not statements:
             return []
         results = await self._call(lambda client: client.batch(self._to_batch(statements)), retry=False)
-        return [ExecResult(r.rows_affected, r.last_insert_rowid) for r in results]
+        return [ExecResult(r.rows_affected, r.last_insert_rowid, _to_rows(r)) for r in results]
 
     async def read_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
         # libsql-client runs a batch inside BEGIN … COMMIT on one stream: one snapshot.

@@ -137,7 +137,8 @@ class SQLiteDatabase:
                 await conn.execute("BEGIN IMMEDIATE")
                 for statement in statements:
                     cursor = await conn.execute(statement.sql, tuple(statement.params))
-                    results.append(ExecResult(cursor.rowcount, cursor.lastrowid))
+                    rows = list(await cursor.fetchall()) if cursor.description else []
+                    results.append(ExecResult(cursor.rowcount, cursor.lastrowid, rows))
                     await cursor.close()
                 await conn.execute("COMMIT")
             except BaseException as exc:

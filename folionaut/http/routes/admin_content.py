@@ -22,7 +22,7 @@ from folionaut.core.errors import ValidationError
 from folionaut.http import openapi as oa
 from folionaut.http.auth import principal_of
 from folionaut.http.params import query_bool, query_int, query_str
-from folionaut.http.responses import data_response, read_json, success_response
+from folionaut.http.responses import data_response, json_response, read_json, success_response
 from folionaut.http.routing import Access, Route
 from folionaut.http.state import RUNTIME
 
@@ -61,14 +61,19 @@ def _expected_version(request: web.Request, body_version: int | None) -> int | N
 
 async def list_items(request: web.Request) -> web.Response:
     raw_type = query_str(request, "type")
-    items = await _content(request).list_admin(
+    cursor = query_str(request, "cursor")
+    offset = query_int(request, "offset", 0, 0, 2**31)
+    if cursor is not None and offset:
+        raise ValidationError.single("offset", "Give either cursor or offset, not both")
+    page = await _content(request).list_admin(
         content_type=check_name(raw_type, "type") if raw_type else None,
         status=check_status_filter(query_str(request, "status")),
         include_deleted=query_bool(request, "includeDeleted"),
         limit=query_int(request, "limit", 50, 1, 100),
-        offset=query_int(request, "offset", 0, 0, 2**31),
+        offset=offset,
+        cursor=cursor,
     )
-    return data_response([item.to_wire() for item in items])
+    return json_response({"data": [item.to_wire() for item in page.items], "nextCursor": page.next_cursor})
 
 
 async def get_item(request: web.Request) -> web.Response:
@@ -119,14 +124,17 @@ _WRITTEN_HEADERS = {**oa.ETAG_HEADER, **oa.REPLAYED}
 
 ROUTES = (
     Route("GET", "/api/v1/admin/content", list_items, Access.READ, features=_ADMIN, operation={
-        "tags": ["admin"], "summary": "Items of any status", "operationId": "adminListContent",
+        "tags": ["admin"], "summary": "Items of any status, a page at a time", "operationId": "adminListContent",
+        "description": "Page through with `cursor` (the previous page's `nextCursor`): each page costs the same "
+                       "however deep, and items added or removed meanwhile never make a page skip or repeat one "
+                       "that was there throughout. `offset` still works (not together with `cursor`).",
         "parameters": [
             {"name": "type", "in": "query", "schema": oa.NAME_SCHEMA},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
             {"name": "includeDeleted", "in": "query", "description": "true/false/1/0", "schema": _BOOLEAN_QUERY},
-            oa.param("Limit"), oa.param("Offset"),
+            oa.param("Limit"), oa.param("Cursor"), oa.param("Offset"),
         ],
-        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ContentItem")))), **oa.errors(400, 401)},
+        "responses": {"200": oa.json_content(oa.page(oa.schema("ContentItem"))), **oa.errors(400, 401)},
     }),
     Route("POST", "/api/v1/admin/content", create_item, Access.WRITE, idempotent=True, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Create an item", "operationId": "adminCreateContent",

@@ -1,4 +1,5 @@
-"""Public content reads: list, bundle and single item, cached and conditional."""
+"""Public content reads: list (whole, or paged with ?limit/?cursor), bundle and single item;
+cached, conditional and encoded as the request accepts (``http/published.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 from folionaut.cache.base import bundle_key, item_key, list_key
 from folionaut.content.validation import check_name
 from folionaut.http import openapi as oa
+from folionaut.http.params import query_int, query_str
 from folionaut.http.published import PublishedResponses
 from folionaut.http.routing import Access, Route
 from folionaut.http.state import HTTP
@@ -15,6 +17,7 @@ __all__ = ["ROUTES"]
 
 LIST_MAX_AGE = "public, max-age=60"
 ITEM_MAX_AGE = "public, max-age=300"
+PAGE_DEFAULT_LIMIT = 50
 
 
 def _published(request: web.Request) -> PublishedResponses:
@@ -24,21 +27,30 @@ def _published(request: web.Request) -> PublishedResponses:
 
 
 async def list_content(request: web.Request) -> web.StreamResponse:
-    raw_type = request.query.get("type")
+    query = request.query
+    raw_type = query.get("type")
     content_type = check_name(raw_type, "type") if raw_type else None
     responses = _published(request)
-    entry = responses.reads.cached(list_key(content_type))
+    if "limit" in query or "cursor" in query:  # paging is opt-in: without it, the whole list as ever
+        key, entry = await responses.reads.page(
+            content_type, query_int(request, "limit", PAGE_DEFAULT_LIMIT, 1, 100), query_str(request, "cursor"))
+        return await responses.answer(request, key, entry, LIST_MAX_AGE)
+    key = list_key(content_type)
+    entry = responses.reads.cached(key)
     if entry is None:
         entry = await responses.reads.listing(content_type)
-    return responses.respond(request, entry, LIST_MAX_AGE)
+    return responses.respond(request, entry, LIST_MAX_AGE) or await responses.respond_encoded(
+        request, key, entry, LIST_MAX_AGE)
 
 
 async def bundle(request: web.Request) -> web.StreamResponse:
     responses = _published(request)
-    entry = responses.reads.cached(bundle_key())
+    key = bundle_key()
+    entry = responses.reads.cached(key)
     if entry is None:
         entry = await responses.reads.bundle()
-    return responses.respond(request, entry, ITEM_MAX_AGE)
+    return responses.respond(request, entry, ITEM_MAX_AGE) or await responses.respond_encoded(
+        request, key, entry, ITEM_MAX_AGE)
 
 
 async def get_item(request: web.Request) -> web.StreamResponse:
@@ -46,25 +58,35 @@ async def get_item(request: web.Request) -> web.StreamResponse:
     responses = _published(request)
     # A hit needs no validation: only validated names are ever cached, and a name
     # with ":" cannot form another item's key (names are [a-z0-9-]).
-    entry = responses.reads.cached(item_key(raw_type, raw_slug))
+    key = item_key(raw_type, raw_slug)
+    entry = responses.reads.cached(key)
     if entry is None:
         entry = await responses.reads.item(check_name(raw_type, "type"), check_name(raw_slug, "slug"))
-    return responses.respond(request, entry, ITEM_MAX_AGE)
+    return responses.respond(request, entry, ITEM_MAX_AGE) or await responses.respond_encoded(
+        request, key, entry, ITEM_MAX_AGE)
 
 
-_READ_HEADERS = {**oa.CONDITIONAL_HEADERS, **oa.RATE_HEADERS}
+_READ_HEADERS = {**oa.CONDITIONAL_HEADERS, **oa.ENCODED_HEADERS, **oa.RATE_HEADERS}
+_READ_PARAMETERS = [oa.param("IfNoneMatch"), oa.param("AcceptEncoding")]
 
 ROUTES = (
     Route("GET", "/api/v1/content", list_content, Access.PUBLIC, limiter="content", operation={
         "tags": ["content"], "summary": "Published items, by sortOrder then newest first",
+        "description": "Without `limit` or `cursor`: every published item (of `type`), `{\"data\": […]}`. "
+                       "With either: one page, `{\"data\": […], \"nextCursor\": \"…\" | null}` (keyset paging: "
+                       "items added meanwhile never make a page skip or repeat one).",
         "operationId": "listContent",
-        "parameters": [{"name": "type", "in": "query", "schema": oa.NAME_SCHEMA}, oa.param("IfNoneMatch")],
-        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ContentItem"))), headers=_READ_HEADERS),
+        "parameters": [{"name": "type", "in": "query", "schema": oa.NAME_SCHEMA},
+                       {**oa.param("Limit"), "description": "Page size (1–100, 50 when only cursor is given)."},
+                       oa.param("Cursor"), *_READ_PARAMETERS],
+        "responses": {"200": oa.json_content({"oneOf": [oa.data(oa.array(oa.schema("ContentItem"))),
+                                                        oa.page(oa.schema("ContentItem"))]},
+                                             headers=_READ_HEADERS),
                       "304": oa.NOT_MODIFIED, **oa.errors(400, 429)},
     }),
     Route("GET", "/api/v1/content/bundle", bundle, Access.PUBLIC, limiter="content", operation={
         "tags": ["content"], "summary": "All published items grouped by type", "operationId": "contentBundle",
-        "parameters": [oa.param("IfNoneMatch")],
+        "parameters": _READ_PARAMETERS,
         "responses": {"200": oa.json_content(oa.data({"type": "object",
                                                       "additionalProperties": oa.array(oa.schema("ContentItem"))}),
                                              headers=_READ_HEADERS),
@@ -72,7 +94,7 @@ ROUTES = (
     }),
     Route("GET", "/api/v1/content/{type}/{slug}", get_item, Access.PUBLIC, limiter="content", operation={
         "tags": ["content"], "summary": "One published item", "operationId": "getContent",
-        "parameters": [oa.param("Type"), oa.param("Slug"), oa.param("IfNoneMatch")],
+        "parameters": [oa.param("Type"), oa.param("Slug"), *_READ_PARAMETERS],
         "responses": {"200": oa.json_content(oa.data(oa.schema("ContentItem")), headers=_READ_HEADERS),
                       "304": oa.NOT_MODIFIED, **oa.errors(400, 404, 429)},
     }),
