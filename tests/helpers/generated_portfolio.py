@@ -20,7 +20,7 @@ from pathlib import Path
 from folionaut.storage.migrate import apply_migrations
 from folionaut.storage.sqlite import SQLiteDatabase
 
-__all__ = ["TYPES", "content_rows", "create_portfolio_database", "insert_items"]
+__all__ = ["TYPES", "content_rows", "create_portfolio_database", "insert_items", "new_portfolio_database"]
 
 TYPES = ("project", "experience", "skill", "education", "testimonial", "post", "talk", "award")
 _WORDS = ("async data platform design latency cache edge stream typed schema tests deploy metrics query "
@@ -83,17 +83,18 @@ def insert_items(path: Path, count: int, *, seed: int = 23, start: int = 0, stat
         conn.close()
 
 
-async def _migrated(path: Path) -> None:
+async def new_portfolio_database(path: Path, items: int, *, seed: int = 23) -> Path:
+    """A new Folionaut database at ``path`` (migrations applied) holding ``items`` published items."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = await SQLiteDatabase.open(path)
     try:
         await apply_migrations(db)
     finally:
         await db.close()
+    insert_items(path, items, seed=seed)
+    return path
 
 
 def create_portfolio_database(path: Path, items: int, *, seed: int = 23) -> Path:
-    """A new Folionaut database at ``path`` (migrations applied) holding ``items`` published items."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_migrated(path))
-    insert_items(path, items, seed=seed)
-    return path
+    """``new_portfolio_database`` outside an event loop (scripts)."""
+    return asyncio.run(new_portfolio_database(path, items, seed=seed))
