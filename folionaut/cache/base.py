@@ -5,7 +5,7 @@ a hit costs no SQL, no JSON encoding and no hashing. Keys live under
 ``content:`` (``content:bundle``, ``content:list:<type>``, ``content:item:<type>:<slug>``)
 so an operator can flush them with ``redis-cli KEYS "content:*"``.
 
-An entry also carries the encoded variants made of its body (gzip, br, …: one
+An entry also carries the encoded variants made of its body (gzip, zstd: one
 per content coding, made once and kept with the bytes, ``variants``) and what
 the HTTP layer serialised for it (``prepared``); they live and die with it.
 """
@@ -26,7 +26,7 @@ class CacheEntry:
     etag: str  # the full weak ETag header value, W/"…"
     #: The content coding of ``body``: "identity" for the rendered body, else its variant's coding.
     coding: str = field(default="identity", compare=False)
-    #: Encoded representations of ``body`` by content coding ("gzip", "br", …); each has its own ETag.
+    #: Encoded representations of ``body`` by content coding ("gzip", "zstd"); each has its own ETag.
     variants: dict[str, CacheEntry] = field(default_factory=dict, compare=False, repr=False)
     #: What the HTTP layer made of this representation (its serialised heads); opaque here.
     prepared: object = field(default=None, compare=False, repr=False)

@@ -8,7 +8,7 @@
   one rendering, with Redis or without; across instances it is one build per
   instance, not per reader.
 - **Encodings once.** ``variant`` makes an encoded copy of an entry's body
-  (gzip, br, …) once per entry and coding, the same way, and keeps it with the
+  (gzip, zstd) once per entry and coding, the same way, and keeps it with the
   entry (``CacheEntry.variants``), re-counted by the store's byte bound.
 - **Invalidation in one method.** ``invalidate(keys)`` (``None``: everything)
   is the only way anything leaves the cache early: content writes in this

@@ -4,10 +4,12 @@
     codings         = content-coding / "identity" / "*"
     weight          = OWS ";" OWS "q=" qvalue
 
-- gzip always (the standard library); ``br`` when the ``brotli`` package is
-  installed and ``zstd`` when ``compression.zstd`` (Python 3.14) or its backport
-  ``backports.zstd`` is. Both are dependencies of the service; a build without
-  them still answers, with gzip.
+- ``zstd`` (``compression.zstd`` from Python 3.14, its backport
+  ``backports.zstd`` before: a dependency) and gzip (the standard library).
+  Brotli is left out on purpose: at the levels a service can afford, zstd's
+  ratio equals it in a quarter of the time, and its wheel would add 1.4 MB to
+  ``folionaut.pyz`` (docs/benchmarks.md, "Compression"). A build without zstd
+  still answers, with gzip.
 - The coding with the highest q wins; among equals, the order of ``CODINGS``
   (smallest output first). A coding with q=0 is refused; ``*`` stands for every
   coding not named; ``x-gzip`` means gzip (§8.4.1.3); names are case-insensitive.
@@ -19,15 +21,18 @@
   the gain. Levels depend on the size: the best ratio up to 1 MiB, a fast
   level above (an encoding is made once per content version, but a 20 MB
   bundle at gzip 9 would still keep its first reader waiting for seconds).
-  Large bodies are encoded in a worker thread (zlib, brotli and zstd release
+  Large bodies are encoded in a worker thread (zlib and zstd release
   the GIL), so other requests are answered meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["CODINGS", "MIN_ENCODED_BYTES", "choose_coding", "encode", "parse_accept_encoding"]
 
@@ -42,29 +47,23 @@ def _gzip(body: bytes, large: bool) -> bytes:
     return compressor.compress(body) + compressor.flush()
 
 
+def _zstd_module() -> Any:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+    except ImportError:
+        from backports import zstd  # type: ignore[no-redef]
+    return zstd
+
+
+def _zstd(body: bytes, large: bool) -> bytes:
+    return bytes(_zstd_module().compress(body, level=3 if large else 15))
+
+
 def _available() -> dict[str, Callable[[bytes, bool], bytes]]:
+    # Found, not imported: the module is loaded on the first encoding (start-up time).
     codecs: dict[str, Callable[[bytes, bool], bytes]] = {}
-    try:
-        import brotli
-
-        def _br(body: bytes, large: bool) -> bytes:
-            return bytes(brotli.compress(body, quality=5 if large else 9))
-
-        codecs["br"] = _br
-    except ImportError:
-        pass
-    try:
-        try:
-            from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
-        except ImportError:
-            from backports import zstd  # type: ignore[no-redef]
-
-        def _zstd(body: bytes, large: bool) -> bytes:
-            return bytes(zstd.compress(body, level=3 if large else 15))
-
+    if importlib.util.find_spec("compression.zstd" if sys.version_info >= (3, 14) else "backports.zstd"):
         codecs["zstd"] = _zstd
-    except ImportError:
-        pass
     codecs["gzip"] = _gzip
     return codecs
 

@@ -273,7 +273,7 @@ COMPONENTS: dict[str, Any] = {
         "Cursor": {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200},
                    "description": "nextCursor of the previous page (keyset paging: stable while items are added)."},
         "AcceptEncoding": {"name": "Accept-Encoding", "in": "header", "schema": {"type": "string"},
-                           "description": "gzip, br, zstd (RFC 9110, q-values honoured); bodies under 1 KiB "
+                           "description": "zstd or gzip (RFC 9110, q-values honoured); bodies under 1 KiB "
                                           "are sent as they are."},
         "IfNoneMatch": {"name": "If-None-Match", "in": "header",
                         "description": "ETags the client has (RFC 9110 list, `*`, weak comparison) → 304.",
@@ -291,8 +291,8 @@ COMPONENTS: dict[str, Any] = {
                  "schema": {"type": "string"}},
         "Vary": {"description": "Accept-Encoding (and Origin when CORS answers for a listed origin).",
                  "schema": {"type": "string"}},
-        "ContentEncoding": {"description": "gzip, br or zstd when the body is encoded.",
-                            "schema": {"type": "string", "enum": ["gzip", "br", "zstd"]}},
+        "ContentEncoding": {"description": "zstd or gzip when the body is encoded.",
+                            "schema": {"type": "string", "enum": ["zstd", "gzip"]}},
         "CacheControl": {"description": "public, max-age=60 (lists) or 300 (bundle, items).",
                          "schema": {"type": "string"}},
         "XRateLimitLimit": {"schema": {"type": "integer"}},
