@@ -41,27 +41,22 @@ from folionaut.cache.base import keys_touched_by
 from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.cache.memory import MemoryCache
 from folionaut.cache.read_through import ReadThroughCache
-from folionaut.chat.llm import LLMClient, SleepFn, is_breaker_failure
-from folionaut.chat.offline import OfflineResponder
-from folionaut.chat.repository import ChatRepository
-from folionaut.chat.service import ChatService
-from folionaut.chat.summary import PortfolioSummary
-from folionaut.content.assistant_tools import ToolRegistry, read_tools
 from folionaut.content.models import ContentChange
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
-from folionaut.mcp.protocol import McpServer
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, build_rate_limiter
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where they are opened: `dump`, `restore` and `migrate` start without them
+    from folionaut.chat.llm import SleepFn
+    from folionaut.chat.service import ChatService
+    from folionaut.mcp.protocol import McpServer
     from folionaut.resilience.shared_redis import SharedRedis
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
@@ -217,6 +212,8 @@ class Runtime:
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
+            from folionaut.mcp.protocol import McpServer
+
             self.mcp = McpServer(self.content)
 
     async def _invalidate_cached_reads(self, change: ContentChange) -> None:
@@ -227,6 +224,14 @@ class Runtime:
             await self.content_cache.invalidate(keys_touched_by(change.content_type, *change.slugs))
 
     async def _open_chat(self) -> None:
+        from folionaut.chat.llm import LLMClient, is_breaker_failure
+        from folionaut.chat.offline import OfflineResponder
+        from folionaut.chat.repository import ChatRepository
+        from folionaut.chat.service import ChatService
+        from folionaut.chat.summary import PortfolioSummary
+        from folionaut.content.assistant_tools import ToolRegistry, read_tools
+        from folionaut.resilience.breaker import CircuitBreaker
+
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
         breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,

@@ -121,6 +121,21 @@ def sql_literal(value: Any) -> str:
     return "(" + "||".join(parts) + ")"
 
 
+def _row_literal(value: Any) -> str:
+    """``sql_literal``, with the common cases first: this runs for every value of every row."""
+    kind = type(value)
+    if kind is str:
+        # isprintable() is a fast scan that passes nearly every text; the rest get the exact check.
+        if value.isprintable() or not _AWKWARD.search(value):
+            return "'" + value.replace("'", "''") + "'"
+        return sql_literal(value)
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "NULL"
+    return sql_literal(value)
+
+
 def _statement(sql: str) -> str:
     sql = sql.strip()
     return sql if sql.endswith(";") else sql + ";"
@@ -217,8 +232,8 @@ def render(plan: SchemaPlan, table_rows: Sequence[Sequence[Row]]) -> str:
     for table, rows in zip(plan.tables, table_rows, strict=True):
         if table.name in DERIVED_DATA_TABLES:
             continue
-        prefix = f"INSERT INTO {quote_identifier(table.name)} VALUES("
-        lines += [prefix + ",".join(sql_literal(row[c]) for c in table.columns) + ");" for row in rows]
+        prefix, columns = f"INSERT INTO {quote_identifier(table.name)} VALUES(", table.columns
+        lines += [prefix + ",".join([_row_literal(row[c]) for c in columns]) + ");" for row in rows]
     lines += [_statement(str(row["sql"])) for row in (*plan.indexes, *plan.views)]
     lines.append("COMMIT;")
     return "\n".join(lines) + "\n"

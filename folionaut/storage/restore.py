@@ -7,13 +7,18 @@ a ``sqlite3 .dump`` of an original-Folionaut database. Three steps:
    control and connection PRAGMAs that ``sqlite3 .dump`` writes (the restore
    runs as one batch, and foreign keys are checked at its end instead); reject
    a truncated file.
-2. Rehearse the whole script in a scratch in-memory SQLite database, one
-   statement at a time, so a failing statement is reported by its line
-   (a batch on the real database can only say that it failed), and check that
-   the result is a Folionaut schema.
-3. Replace the target's contents in one atomic batch (drop every object, run
-   the script), then apply our pending migrations (adopting an original
-   database first).
+2. Replace the target's contents in one transaction (drop every object, run
+   the script) and check, before committing, that the result is a Folionaut
+   schema whose rows reference only rows that are there (``check_loaded``);
+   then apply our pending migrations (adopting an original database first).
+3. Name the line of a statement that fails: by rehearsing the script in a
+   scratch in-memory database, one statement at a time.
+
+On the embedded SQLite backend step 2 runs the script in SQLite's own loop
+(``SQLiteDatabase.run_script``), as the sqlite3 shell does, and the rehearsal
+runs only when the load failed, to find the line: a restore costs about what
+``sqlite3 new.db < dump.sql`` does. A libSQL server takes the script as one
+batch, which can only say that it failed, so there the rehearsal runs first.
 """
 
 from __future__ import annotations
@@ -22,16 +27,18 @@ import gzip
 import re
 import sqlite3
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from folionaut.core.clock import Clock
 from folionaut.core.errors import AppError, DatabaseError
 from folionaut.storage.adopt import DRIZZLE_TABLE, EXPECTED_COLUMNS, adopt_original, schema_problems
-from folionaut.storage.base import Database, Statement
+from folionaut.storage.base import Database, Row, Statement
 from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
 from folionaut.storage.migrate import apply_migrations
 from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
+from folionaut.storage.sqlite import SQLiteDatabase
 from folionaut.storage.sqltext import split_statements
 
 _TRANSACTION = re.compile(r"^(BEGIN|COMMIT|END)\b", re.IGNORECASE)
@@ -117,11 +124,48 @@ def parse_dump(text: str) -> list[tuple[int, str]]:
     return sorted(kept, key=lambda item: not _CREATE_TABLE.match(item[1].lstrip()))
 
 
-# --- 2. rehearsal --------------------------------------------------------------------
+# --- 2. checking what was loaded, and rehearsal -------------------------------------
 
-def rehearse(statements: Sequence[tuple[int, str]]) -> None:
+Query = Callable[[str], Awaitable[list[Row]]]
+
+
+async def check_loaded(query: Query) -> None:
+    """RestoreError unless the loaded script is a Folionaut schema of ours whose rows all hold together."""
+    violations = await query("PRAGMA foreign_key_check")
+    if violations:
+        first = violations[0]
+        table, rowid, parent = (first[key] for key in ("table", "rowid", "parent"))
+        raise RestoreError(
+            f"{len(violations)} row(s) reference rows that are not in the dump "
+            f"(first: {table} rowid {rowid} → {parent})"
+        )
+    rows = await query(
+        "SELECT m.name AS tbl, p.name AS col FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+        "WHERE m.type = 'table'")
+    columns: dict[str, set[str]] = {}
+    for row in rows:
+        columns.setdefault(str(row["tbl"]), set()).add(str(row["col"]))
+    problems = schema_problems({table: names for table, names in columns.items() if table in EXPECTED_COLUMNS})
+    if problems:
+        raise RestoreError(f"not a Folionaut dump: {'; '.join(problems)}")
+    if MIGRATIONS_TABLE in columns:
+        known = {m.version for m in available_migrations()}
+        recorded = {int(row["version"]) for row in await query(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+        newer = sorted(recorded - known)
+        if newer:
+            raise RestoreError(
+                f"the dump comes from a newer Folionaut (migration {newer[0]:04d} is unknown here); upgrade first"
+            )
+
+
+def _sqlite_rows(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+async def rehearse(statements: Sequence[tuple[int, str]]) -> None:
     """Run the script in a scratch in-memory database; RestoreError names the failing line."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = _sqlite_rows
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN")
@@ -131,29 +175,11 @@ def rehearse(statements: Sequence[tuple[int, str]]) -> None:
                 conn.execute(sql)
             except sqlite3.Error as exc:
                 raise RestoreError(f"line {line}: {exc} (in: {_excerpt(sql)})") from None
-        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
-        if violations:
-            table, rowid, parent, _ = violations[0]
-            raise RestoreError(
-                f"{len(violations)} row(s) reference rows that are not in the dump "
-                f"(first: {table} rowid {rowid} → {parent})"
-            )
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        columns = {
-            table: {row[1] for row in conn.execute(f"PRAGMA table_info({quote_identifier(table)})")}
-            for table in tables if table in EXPECTED_COLUMNS
-        }
-        problems = schema_problems(columns)
-        if problems:
-            raise RestoreError(f"not a Folionaut dump: {'; '.join(problems)}")
-        if MIGRATIONS_TABLE in tables:
-            known = {m.version for m in available_migrations()}
-            recorded = {int(row[0]) for row in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
-            newer = sorted(recorded - known)
-            if newer:
-                raise RestoreError(
-                    f"the dump comes from a newer Folionaut (migration {newer[0]:04d} is unknown here); upgrade first"
-                )
+
+        async def query(sql: str) -> list[Row]:
+            return list(conn.execute(sql).fetchall())
+
+        await check_loaded(query)
     finally:
         conn.close()
 
@@ -198,23 +224,27 @@ async def restore_dump(
 ) -> RestoreResult:
     say = progress or (lambda _message: None)
     statements = parse_dump(decode_dump(raw))
-    say(f"checking {len(statements)} statements")
-    rehearse(statements)
+    local = isinstance(db, SQLiteDatabase)
+    if not local:  # a remote batch can only say that it failed: find a failing line first
+        say(f"checking {len(statements)} statements")
+        await rehearse(statements)
     counts = await count_rows(db)
     rows = sum(counts.values())
     if rows and not force:
         busy = ", ".join(f"{count} in {name}" for name, count in sorted(counts.items()) if count)
         raise RestoreError(f"the database is not empty ({busy}); use --force to replace its contents")
     say(f"loading {len(statements)} statements in one transaction")
-    batch = [
-        # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
-        Statement("PRAGMA defer_foreign_keys = ON"),
-        *await drop_everything(db),
-        *(Statement(sql) for _, sql in statements),
-    ]
+    # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
+    prelude = [Statement("PRAGMA defer_foreign_keys = ON"), *await drop_everything(db)]
     try:
-        await db.batch(batch)
+        if isinstance(db, SQLiteDatabase):
+            script = "".join(f"{statement.sql};\n" for statement in prelude) + "\n".join(sql for _, sql in statements)
+            await db.run_script(script, check_loaded)
+        else:
+            await db.batch([*prelude, *(Statement(sql) for _, sql in statements)])  # checked when rehearsed
     except DatabaseError as exc:
+        if local:
+            await rehearse(statements)  # names the failing line, if the script itself is at fault
         raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
     say("applying migrations")
     adopted = await adopt_original(db, clock)
