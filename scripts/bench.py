@@ -6,6 +6,9 @@
     python scripts/bench.py --json             # one JSON document on stdout instead of the table
     python scripts/bench.py --redis URL        # also with Redis (or set REDIS_URL); use a scratch database:
                                                # the script deletes content:* and ratelimit:* keys there
+    python scripts/bench.py --items 1000       # scale mode (scripts/bench_scale.py): N items written into the
+                                               # database directly; reads, compression, writes, paging,
+                                               # dump/restore, a 12,000-item crawl, cold start (issue 23)
 
 What it does, all on 127.0.0.1 and every load run bounded in time:
 
@@ -350,17 +353,23 @@ def serve_ceiling(port: int, spec_path: str) -> None:
     """
     from aiohttp import web
 
-    responses: dict[str, tuple[bytes, str, dict[str, str], dict[str, str]]] = {}
+    # Keyed by path and the Accept-Encoding sent (None: none), so compressed bytes are served as such.
+    responses: dict[tuple[str, str | None], tuple[bytes, str, dict[str, str], dict[str, str]]] = {}
     templates: set[str] = set()
     for route in json.loads(Path(spec_path).read_text(encoding="utf-8")):
         etag = route["etag"]
         full = {"Content-Type": JSON_TYPE, "ETag": etag, "Cache-Control": route["cache_control"]}
         bare = {"ETag": etag, "Cache-Control": route["cache_control"]}
-        responses[route["path"]] = (base64.b64decode(route["body"]), etag, full, bare)
+        if route.get("encoding"):
+            full.update({"Content-Encoding": route["encoding"], "Vary": "Accept-Encoding"})
+            bare["Vary"] = "Accept-Encoding"
+        key = (route["path"], route.get("accept_encoding"))
+        responses[key] = (base64.b64decode(route["body"]), etag, full, bare)
         templates.add(route["template"])
 
     async def handler(request: web.Request) -> web.Response:
-        body, etag, full, bare = responses[request.path_qs]
+        path, accepted = request.path_qs, request.headers.get("Accept-Encoding")
+        body, etag, full, bare = responses.get((path, accepted)) or responses[(path, None)]
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=bare)
         return web.Response(body=body, headers=full)
@@ -846,9 +855,24 @@ def main() -> None:
     parser.add_argument("--cold-starts", type=int, help="cold starts to time (default 5)")
     parser.add_argument("--leak-requests", type=int, default=100_000, help="requests in the leak run")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+    parser.add_argument("--items", type=int, help="scale mode: N published items (record 40, 1000, 10000)")
+    parser.add_argument("--crawl-items", type=int, help="scale mode: items in the crawl (default 12000)")
     args = parser.parse_args()
     if args.duration < 1 or args.rounds < 1 or args.connections < 1 or args.threads < 1:
         parser.error("--duration, --rounds, --connections and --threads must be at least 1")
+    if (args.items is not None and not 8 <= args.items <= 1_000_000) or (
+            args.crawl_items is not None and not 8 <= args.crawl_items <= 1_000_000):
+        parser.error("--items and --crawl-items must be from 8 to 1000000")
+    if args.items is not None:
+        from bench_scale import print_scale, run_scale
+
+        try:
+            scale = run_scale(args)
+        except BenchError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            sys.exit(1)
+        print(json.dumps(scale, indent=2)) if args.json else print_scale(scale)
+        return
     try:
         report = run(args)
     except BenchError as exc:
