@@ -135,34 +135,65 @@ def drive(wrk: b.Wrk, targets: dict[str, b.Process], captured: dict[str, tuple[b
 # --- right after a write -------------------------------------------------------------
 
 
-async def _after_writes(port: int, key: str, item_id: str, writes: int, readers: int) -> dict[str, Any]:
-    import aiohttp
+class _RawReader:
+    """One keep-alive connection that GETs the bundle and discards the body as it arrives: the client
+    must cost next to nothing, or 32 readers of a 20 MB body measure the client, not the service."""
 
-    url = f"http://{b.HOST}:{port}"
-    connector = aiohttp.TCPConnector(limit=readers + 1)
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port = port
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.request = f"GET {BUNDLE} HTTP/1.1\r\nHost: {b.HOST}\r\n{extra}\r\n".encode()
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(b.HOST, self.port, limit=1 << 20)
+
+    async def read(self) -> float:
+        started = time.perf_counter()
+        self.writer.write(self.request)
+        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 300)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise b.BenchError(f"bundle answered {head[:40]!r}")
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        while length:
+            chunk = await asyncio.wait_for(self.reader.read(min(length, 1 << 20)), 300)
+            if not chunk:
+                raise b.BenchError("the service closed the connection mid-body")
+            length -= len(chunk)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _after_writes(port: int, key: str, item_id: str, writes: int, readers: int,
+                        headers: dict[str, str]) -> dict[str, Any]:
+    def put(number: int) -> None:
+        conn = b.http.client.HTTPConnection(b.HOST, port, timeout=60)
+        try:
+            conn.request("PUT", f"/api/v1/admin/content/{item_id}", body=json.dumps({"sortOrder": number % 50}),
+                         headers={"X-Admin-Key": key, "Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise b.BenchError(f"PUT answered {response.status}")
+        finally:
+            conn.close()
+
+    clients = [_RawReader(port, headers) for _ in range(readers)]
+    await asyncio.gather(*(client.open() for client in clients))
     alone: list[float] = []
     together: list[float] = []
-    async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=300),
-                                     auto_decompress=False) as session:
-        async def write(number: int) -> None:
-            async with session.put(f"/api/v1/admin/content/{item_id}", headers={"X-Admin-Key": key},
-                                   json={"sortOrder": number % 50}) as response:
-                if response.status != 200:
-                    raise b.BenchError(f"PUT answered {response.status}")
-
-        async def read() -> float:
-            started = time.perf_counter()
-            async with session.get(BUNDLE, skip_auto_headers=["Accept-Encoding"]) as response:
-                await response.read()
-            return time.perf_counter() - started
-
-        # Connections opened beforehand, so no reader pays for a TCP handshake.
-        await asyncio.gather(*(read() for _ in range(readers)))
+    try:
+        await asyncio.gather(*(client.read() for client in clients))  # warm connections
         for number in range(writes):
-            await write(2 * number)
-            alone.append(await read())
-            await write(2 * number + 1)
-            together += await asyncio.gather(*(read() for _ in range(readers)))
+            await asyncio.to_thread(put, 2 * number)
+            alone.append(await clients[0].read())
+            await asyncio.to_thread(put, 2 * number + 1)
+            together += await asyncio.gather(*(client.read() for client in clients))
+    finally:
+        for client in clients:
+            client.close()
     rebuild = statistics.median(alone)
     median = statistics.median(together)
     return {"writes": writes, "readers": readers, "one_rebuild_ms": round(rebuild * 1000, 2),
@@ -276,33 +307,64 @@ def dump_restore(bench: b.Bench, runs: int) -> dict[str, Any]:
 # --- crawl ---------------------------------------------------------------------------
 
 
-def crawl(wrk: b.Wrk, workdir: Path, admin_key: str, items: int, seconds: float) -> dict[str, Any]:
-    """A crawler reading every item in turn: from a cold cache, then again with every item cached."""
-    data_dir = workdir / "crawl-data"
-    create_portfolio_database(data_dir / "folionaut.db", items)
-    paths = workdir / "crawl-paths.txt"
-    paths.write_text("".join(f"/api/v1/content/{TYPES[n % len(TYPES)]}/{TYPES[n % len(TYPES)]}-{n}\n"
-                             for n in range(items)))
-    script = workdir / "crawl.lua"
-    script.write_text(CRAWL_SCRIPT % paths + b.WRK_SCRIPT)
+def _item_path(number: int) -> str:
+    kind = TYPES[number % len(TYPES)]
+    return f"/api/v1/content/{kind}/{kind}-{number}"
+
+
+def _crawler(wrk: b.Wrk, workdir: Path, name: str, items: int) -> b.Wrk:
+    paths = workdir / f"{name}-paths.txt"
+    paths.write_text("".join(_item_path(n) + "\n" for n in range(items)))
     crawler = b.Wrk(wrk.binary, wrk.threads, wrk.connections, workdir)
-    crawler.script = script
-    bench = b.Bench(workdir, data_dir, admin_key)
-    service = bench.start_service("crawl")
+    crawler.script = workdir / f"{name}.lua"
+    crawler.script.write_text(CRAWL_SCRIPT % paths + b.WRK_SCRIPT)
+    return crawler
+
+
+def _item_builds(port: int, key: str) -> float:
+    _, _, body = _get(port, "/api/metrics", {"X-Admin-Key": key})
+    for line in body.decode().splitlines():
+        if line.startswith('published_builds_total{kind="item"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _crawl_runs(crawler: b.Wrk, small: b.Wrk, bench: b.Bench, items: int, seconds: float,
+                **settings: str) -> dict[str, Any]:
+    service = bench.start_service("crawl", **settings)
     try:
-        status, _, _ = _get(service.port, "/api/v1/content/project/project-0")
-        if status != 200:
-            raise b.BenchError(f"crawl item answered {status}")
         url = f"http://{b.HOST}:{service.port}/"
-        cold = crawler.run(url, seconds, server_pid=service.pid)
-        for n in range(items):  # make sure every item is cached for the all-hit run
-            _get(service.port, f"/api/v1/content/{TYPES[n % len(TYPES)]}/{TYPES[n % len(TYPES)]}-{n}")
-        warm = crawler.run(url, seconds, server_pid=service.pid)
+        first = crawler.run(url, seconds, server_pid=service.pid)  # from an empty cache
+        for _ in range(10):  # bounded: until every item was read once
+            if _item_builds(service.port, bench.admin_key) >= items:
+                break
+            crawler.run(url, seconds, server_pid=service.pid)
+        steady = crawler.run(url, seconds, server_pid=service.pid)
+        all_hits = small.run(url, seconds, server_pid=service.pid)
         rss = b.rss_mb(service.pid)
     finally:
+        bench.stop(service)
+    return {"first_pass": first.as_dict(), "steady": steady.as_dict(), "all_hits": all_hits.as_dict(),
+            "rss_mb": round(rss, 1), "ratio": round(steady.rps / all_hits.rps, 3) if all_hits.rps else None}
+
+
+def crawl(wrk: b.Wrk, workdir: Path, admin_key: str, items: int, seconds: float) -> dict[str, Any]:
+    """A crawler reading every one of ``items`` items in turn, over and over, against an all-hit crawl
+    (the first 1,000 of them, every one cached): with the default cache bounds, and with a cache too
+    small for them all (then every read is a miss, and what a miss costs shows)."""
+    data_dir = workdir / "crawl-data"
+    create_portfolio_database(data_dir / "folionaut.db", items)
+    crawler = _crawler(wrk, workdir, "crawl", items)
+    small = _crawler(wrk, workdir, "crawl-small", min(1000, items))
+    bench = b.Bench(workdir, data_dir, admin_key)
+    try:
+        default = _crawl_runs(crawler, small, bench, items, seconds)
+        too_small = _crawl_runs(crawler, small, bench, items, seconds,
+                                CONTENT_CACHE_MAX_ENTRIES=str(max(16, items * 5 // 6)))
+    finally:
         bench.stop_all()
-    return {"items": items, "cold": cold.as_dict(), "all_hits": warm.as_dict(), "rss_mb": round(rss, 1),
-            "ratio": round(cold.rps / warm.rps, 3) if warm.rps else None}
+    return {"items": items, "default_bounds": default, "bound_below_the_crawl": too_small,
+            "ratio": default["ratio"]}
 
 
 # --- cold start ----------------------------------------------------------------------
@@ -381,7 +443,9 @@ def run_scale(args: Any) -> dict[str, Any]:
         writes = 3 if quick else 10
         b.log(f"right after a write: {writes} writes, 1 then 32 readers of the bundle")
         written = item_id(service.port, "post", "post-5")
-        report["after_write"] = asyncio.run(_after_writes(service.port, bench.admin_key, written, writes, 32))
+        report["after_write"] = asyncio.run(_after_writes(service.port, bench.admin_key, written, writes, 32, {}))
+        report["after_write_gzip"] = asyncio.run(
+            _after_writes(service.port, bench.admin_key, written, writes, 32, GZIP))
         b.log("a cached item with and without one write a second")
         report["writes_and_reads"] = writes_and_reads(wrk, service, bench.admin_key, written,
                                                       max(seconds, 2.0 if quick else 10.0), rounds)
@@ -419,6 +483,8 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                     items == 1000),
         "after_write_median_per_rebuild": _check(report["after_write"]["median_per_rebuild"],
                                                  TARGETS["after_write_median_per_rebuild"], True),
+        "after_write_gzip_median_per_rebuild": _check(report["after_write_gzip"]["median_per_rebuild"],
+                                                      TARGETS["after_write_median_per_rebuild"], True),
         "write_p99_ratio": _check(report["writes_and_reads"]["p99_ratio"], TARGETS["write_p99_ratio"], True),
         "crawl_ratio": _check(report["crawl"]["ratio"], TARGETS["crawl_ratio"], False),
         "admin_listing_s": _check(report["admin_listing"]["cursor_s"], TARGETS["admin_listing_s"], True,
@@ -449,10 +515,12 @@ def print_scale(report: dict[str, Any]) -> None:
                    f"{c['p99_ms']:>9.2f}  |{entry['ratio']:>7.2f}")
     rss = report["rss_mb"]
     out.append(f"  service RSS: {rss['idle']:.1f} MB idle, {rss['under_32_readers']:.1f} MB peak under 32 readers")
-    after = report["after_write"]
-    out += ["", f"Right after a write ({after['writes']} writes): one read {after['one_rebuild_ms']:.1f} ms; "
-                f"{after['readers']} concurrent reads median {after['concurrent_median_ms']:.1f} ms "
-                f"(p99 {after['concurrent_p99_ms']:.1f}) = {after['median_per_rebuild']:.2f} x one rebuild"]
+    out.append("")
+    for label, after in (("plain", report["after_write"]), ("gzip", report["after_write_gzip"])):
+        out.append(f"Right after a write ({after['writes']} writes, bundle {label}): one read "
+                   f"{after['one_rebuild_ms']:.1f} ms; {after['readers']} concurrent reads median "
+                   f"{after['concurrent_median_ms']:.1f} ms (p99 {after['concurrent_p99_ms']:.1f}) = "
+                   f"{after['median_per_rebuild']:.2f} x one rebuild")
     wr = report["writes_and_reads"]
     out.append(f"Cached item p99: {wr['no_writes']['p99_ms']:.2f} ms without writes, "
                f"{wr['one_write_a_second']['p99_ms']:.2f} ms with one write a second ({wr['writes']} writes) "
@@ -468,8 +536,11 @@ def print_scale(report: dict[str, Any]) -> None:
     else:
         out.append(f"dump/restore: {dr['skipped']}")
     cr = report["crawl"]
-    out.append(f"Crawl over {cr['items']} items: cold {cr['cold']['rps']:.0f} req/s, all hits "
-               f"{cr['all_hits']['rps']:.0f} req/s = {cr['ratio']}; RSS after {cr['rss_mb']} MB")
+    for label, runs in (("default cache bounds", cr["default_bounds"]),
+                        ("entries bound below the crawl", cr["bound_below_the_crawl"])):
+        out.append(f"Crawl over {cr['items']} items, {label}: first pass {runs['first_pass']['rps']:.0f} req/s, "
+                   f"steady {runs['steady']['rps']:.0f} req/s (p99 {runs['steady']['p99_ms']:.2f} ms) vs all hits "
+                   f"{runs['all_hits']['rps']:.0f} req/s = {runs['ratio']}; RSS {runs['rss_mb']} MB")
     cs = report["cold_start"]
     out.append(f"Cold start to the first 200: {cs['ours_ms']:.0f} ms vs bare aiohttp {cs['bare_aiohttp_ms']:.0f} ms "
                f"= {cs['ratio']:.2f} (CPU {cs['ours_cpu_ms']:.0f} vs {cs['bare_aiohttp_cpu_ms']:.0f} ms = "

@@ -55,6 +55,30 @@ class ContentItem:
         }
 
 
+def wire_from_row(row: Row) -> dict[str, Any]:
+    """``ContentItem.from_row(row).to_wire()`` for rendering only, without parsing ``data``: the stored
+    JSON object text goes into the output as it is (``jsonutil.raw``). A bundle of 10,000 items spent
+    half its rebuild parsing every item's data only to encode it again. Text that is not an object
+    literal (a value the original wrapped, or a damaged row) takes the parsing path as before."""
+    data = row["data"]
+    if isinstance(data, str) and data.startswith("{") and data.endswith("}"):
+        data = jsonutil.raw(data)
+    else:
+        data = _json_object(data)
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "slug": row["slug"],
+        "data": data,
+        "status": row["status"],
+        "version": int(row["version"]),
+        "sortOrder": int(row["sort_order"] or 0),
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "deletedAt": row["deleted_at"],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     id: str

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from folionaut.content.models import ContentItem, HistoryEntry
 from folionaut.content.paging import Page, PageKey, encode_cursor
 from folionaut.core import jsonutil
-from folionaut.storage.base import Database, ExecResult, Statement
+from folionaut.storage.base import Database, ExecResult, Row, Statement
 
 _COLUMNS = "id, type, slug, data, status, version, sort_order, created_at, updated_at, deleted_at"
 _PUBLIC = "status = 'published' AND deleted_at IS NULL"
@@ -41,13 +41,13 @@ class ContentRepository:
         return ContentItem.from_row(row) if row else None
 
     async def list_published(self, content_type: str | None = None) -> list[ContentItem]:
+        return [ContentItem.from_row(row) for row in await self.published_rows(content_type)]
+
+    async def published_rows(self, content_type: str | None = None) -> list[Row]:
         if content_type is None:
-            rows = await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_ORDER}")
-        else:
-            rows = await self.db.fetch_all(
-                f"SELECT {_COLUMNS} FROM content WHERE type = ? AND {_PUBLIC} {_ORDER}", (content_type,)
-            )
-        return [ContentItem.from_row(row) for row in rows]
+            return await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_ORDER}")
+        return await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM content WHERE type = ? AND {_PUBLIC} {_ORDER}", (content_type,))
 
     async def published_types(self) -> list[tuple[str, int]]:
         rows = await self.db.fetch_all(

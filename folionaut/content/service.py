@@ -12,8 +12,9 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
-from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
+from folionaut.content.models import ContentChange, ContentItem, HistoryEntry, wire_from_row
 from folionaut.content.paging import Page, decode_cursor
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
@@ -119,6 +120,16 @@ class ContentService:
         grouped: dict[str, list[ContentItem]] = {}
         for item in await self.repository.list_published():
             grouped.setdefault(item.type, []).append(item)
+        return grouped
+
+    async def published_wire(self, content_type: str | None = None) -> list[dict[str, Any]]:
+        """Published items in their wire form, for rendering (``wire_from_row``: data not parsed)."""
+        return [wire_from_row(row) for row in await self.repository.published_rows(content_type)]
+
+    async def bundle_wire(self) -> dict[str, list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for item in await self.published_wire():
+            grouped.setdefault(item["type"], []).append(item)
         return grouped
 
     async def get_published(self, content_type: str, slug: str) -> ContentItem:

@@ -19,3 +19,9 @@ def dumps_str(value: Any) -> str:
 
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
+
+
+def raw(text: str | bytes) -> Any:
+    """JSON text to be written as it is inside ``dumps`` output (orjson.Fragment): not parsed, not
+    checked. Only for text this encoder wrote (e.g. a stored ``data`` column)."""
+    return orjson.Fragment(text)

@@ -66,14 +66,13 @@ class PublishedReads:
 
     async def bundle(self) -> CacheEntry:
         async def build() -> CacheEntry:
-            grouped = await self.service.bundle()
-            return render({kind: [item.to_wire() for item in items] for kind, items in grouped.items()})
+            return render(await self.service.bundle_wire())
 
         return await self.cache.get_or_build(bundle_key(), build, "bundle")
 
     async def listing(self, content_type: str | None) -> CacheEntry:
         async def build() -> CacheEntry:
-            return render([item.to_wire() for item in await self.service.list_published(content_type)])
+            return render(await self.service.published_wire(content_type))
 
         return await self.cache.get_or_build(list_key(content_type), build, "list")
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from typing import Any
 
 import pytest
 
 from folionaut.core.clock import ManualClock
+from folionaut.runtime import EXTERNAL_CHANGE_POLL_SECONDS
 from folionaut.settings import Settings
+from tests.conftest import TEST_BACKEND
 from tests.content.conftest import ADMIN, PUBLIC, Create, error_of, fields_of
 
 
@@ -215,3 +219,28 @@ async def test_new_item_appears_in_cached_list_and_bundle(client: Any, create: C
     item = await create(type="project", data={"title": "New"}, status="published")
     assert (await (await client.get(PUBLIC)).json())["data"] == [item]
     assert (await (await client.get(f"{PUBLIC}/bundle")).json())["data"] == {"project": [item]}
+
+
+@pytest.mark.skipif(TEST_BACKEND != "sqlite", reason="rows are written with the sqlite3 module")
+async def test_lists_and_the_bundle_show_data_exactly_as_a_single_read_does(
+        client: Any, create: Create, settings: Settings) -> None:
+    # Lists and the bundle write each item's stored JSON as it is (no parse and re-encode): rows written
+    # by another program with other spacing, or holding a non-object value, still read the same everywhere.
+    odd = await create(slug="odd", status="published", data={"title": "Odd"})
+    wrapped = await create(slug="wrapped", status="published", data={"title": "Wrapped"})
+    plain = await create(slug="plain", status="published", data={"title": "Plain ü \u2028", "n": [1, 2.5, None]})
+    connection = sqlite3.connect(settings.database_path)
+    with connection:
+        connection.execute("UPDATE content SET data = ? WHERE id = ?", ('{ "title" : "Odd",\n "n": 1 }', odd["id"]))
+        connection.execute("UPDATE content SET data = ? WHERE id = ?", ("[1, 2]", wrapped["id"]))
+    connection.close()
+    await asyncio.sleep(EXTERNAL_CHANGE_POLL_SECONDS * 2.5)  # the other program's write reaches the cache
+    singles = {slug: (await (await client.get(f"/api/v1/content/project/{slug}")).json())["data"]
+               for slug in ("odd", "wrapped", "plain")}
+    assert singles["odd"]["data"] == {"title": "Odd", "n": 1}
+    assert singles["wrapped"]["data"] == {"value": [1, 2]}
+    listed = {item["slug"]: item for item in (await (await client.get("/api/v1/content")).json())["data"]}
+    bundled = {item["slug"]: item for item in (await (await client.get("/api/v1/content/bundle")).json())["data"]
+               ["project"]}
+    assert listed == bundled == singles
+    assert plain["data"] == singles["plain"]["data"]
