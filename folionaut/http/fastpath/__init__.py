@@ -14,7 +14,8 @@ does). aiohttp is pinned to the minor release these tests pass on
 wire with aiohttp's and fails first when an upgrade changes those internals.
 
 1. Pre-serialised responses (``prepared.PreparedResponse``; heads made once per
-   ETag by ``http/published.PublishedResponses``): status line, fixed headers and
+   representation by ``http/published.PublishedResponses`` and kept on it, so they
+   go when it goes): status line, fixed headers and
    body in one write, no header multidict unless a header is added. A 304 went
    from 24.9 to 18.7 µs of CPU; with 2–3 and 10–13 the cached bundle went from
    0.60 to 0.96 of the ceiling. Guard: tests/http/test_prepared.py (keep-alive,
@@ -43,10 +44,13 @@ wire with aiohttp's and fails first when an upgrade changes those internals.
    tests/http/test_edge_streams.py.
 7. Request ids from a random prefix and a counter (no ``urandom`` per request,
    as ``uuid4`` makes). Guard: tests/http/test_edge.py (ids unique, echoed).
-8. The in-process cache is a dict of (entry, expiry) on the app clock
-   (``cache/memory.py``): ``cachetools.TTLCache.get`` cost 0.8 µs a hit. A hit is
-   answered without an await (``PublishedReads.cached``). Guard:
-   tests/cache/test_memory_cache.py, tests/content/test_read_cache.py.
+8. The in-process cache is an ``OrderedDict`` of slots on the app clock
+   (``cache/memory.py``): ``cachetools.TTLCache.get`` cost 0.8 µs a hit; a hit
+   moves its key to the end (LRU) and eviction pops from the front, O(1) (the
+   plain dict it replaced scanned every entry per insert once full: 140 µs
+   instead of 0.8, issue 23). A hit is answered without an await
+   (``PublishedReads.cached``). Guard: tests/cache/test_memory_cache.py,
+   tests/content/test_read_cache.py.
 9. Client-address hashes remembered per peer (``resilience/ratelimit.ClientHashes``):
    parsing and hashing cost ~3 µs. In-process limiter on/off 0.60 → 0.70.
    Guard: tests/http/test_rate_limiting.py.
@@ -56,4 +60,21 @@ wire with aiohttp's and fails first when an upgrade changes those internals.
 11. ``Date`` formatted once a second (``prepared.http_date``), as aiohttp does
     for its own responses, without importing its private helper. Guard:
     tests/http/test_prepared.py.
+12. Large bodies after the head in slices of the cached bytes, the socket drained
+    between them (``prepared.LARGE_BODY``), instead of one joined copy per response:
+    32 readers of a 22.7 MB bundle held 32 copies (RSS 828 MB, issue 23; after:
+    docs/benchmarks.md, "Read path at scale"). Guard: tests/http/test_prepared.py
+    (large cases; a slow pipelined reader).
+13. Encodings made once per content version and kept with the cached bytes
+    (``cache/read_through.ReadThroughCache.variant``; zstd/gzip in
+    ``http/content_coding.py``, large bodies in a worker thread), and the coding
+    chosen once per distinct ``Accept-Encoding`` value (``PublishedResponses._coding``):
+    a cached gzip bundle costs what a plain one does (its ratio to the ceiling
+    serving the same gzip bytes: docs/benchmarks.md). Guard:
+    tests/http/test_content_coding.py.
+14. Lists and the bundle are rendered from each item's stored ``data`` text as it
+    is (``content.models.wire_from_row``, ``orjson.Fragment``), not parsed and
+    encoded again: half of a 10,000-item rebuild. Guard:
+    tests/content/test_public_reads.py (odd spacing and non-object values read
+    the same in lists, the bundle and single reads).
 """
