@@ -481,10 +481,12 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     checks = {
         "gzip_bundle_ratio": _check(report["reads"]["bundle_gzip"]["ratio"], TARGETS["gzip_bundle_ratio"], False,
                                     items == 1000),
+        # Where a rebuild costs less than answering 32 readers at all (40 items: under a millisecond),
+        # the ratio measures the answering, not rebuilds: the target is for the scales the issue measured.
         "after_write_median_per_rebuild": _check(report["after_write"]["median_per_rebuild"],
-                                                 TARGETS["after_write_median_per_rebuild"], True),
+                                                 TARGETS["after_write_median_per_rebuild"], True, items >= 1000),
         "after_write_gzip_median_per_rebuild": _check(report["after_write_gzip"]["median_per_rebuild"],
-                                                      TARGETS["after_write_median_per_rebuild"], True),
+                                                      TARGETS["after_write_median_per_rebuild"], True, items >= 1000),
         "write_p99_ratio": _check(report["writes_and_reads"]["p99_ratio"], TARGETS["write_p99_ratio"], True),
         "crawl_ratio": _check(report["crawl"]["ratio"], TARGETS["crawl_ratio"], False),
         "admin_listing_s": _check(report["admin_listing"]["cursor_s"], TARGETS["admin_listing_s"], True,
