@@ -137,10 +137,10 @@ class Settings:
         "L1_CACHE_TTL_SECONDS", parse_int(1, 3600), 5,
         "With Redis: in-process cache lifetime, the bound on cross-instance staleness.")
     content_cache_max_entries: int = setting(
-        "CONTENT_CACHE_MAX_ENTRIES", _parse_int(16, 10_000_000), 50_000,
+        "CONTENT_CACHE_MAX_ENTRIES", parse_int(16, 10_000_000), 50_000,
         "In-process read cache: at most this many rendered reads; the least recently used go first.")
     content_cache_max_mb: int = setting(
-        "CONTENT_CACHE_MAX_MB", _parse_int(1, 65_536), 128,
+        "CONTENT_CACHE_MAX_MB", parse_int(1, 65_536), 128,
         "In-process read cache: at most this many MiB of bodies (and their gzip/br/zstd copies).")
     llm_provider: str = setting(
         "LLM_PROVIDER", parse_str, "openai",

@@ -90,7 +90,7 @@ class ContentRepository:
         """One page in list order (one more row is read to know whether another page follows).
 
         After a cursor: the rest of its sort_order group, then the groups after it, each an
-        index range (migration 0004); the outer ORDER BY sorts at most 2 × (limit + 1) rows.
+        index range (migration 0005); the outer ORDER BY sorts at most 2 × (limit + 1) rows.
         """
         condition = " AND ".join(where) or "1 = 1"
         if after is None:

@@ -173,6 +173,13 @@ class ContentService:
 
     async def list_admin(
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
+        limit: int = 50, offset: int = 0,
+    ) -> list[ContentItem]:
+        """Items of any status, in list order (MCP resources and tools page these by offset)."""
+        return (await self.repository.list_admin(content_type, status, include_deleted, limit, offset)).items
+
+    async def page_admin(
+        self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
         limit: int = 50, offset: int = 0, cursor: str | None = None,
     ) -> Page:
         """A page of items of any status; continue with ``cursor`` (keyset) or ``offset``."""

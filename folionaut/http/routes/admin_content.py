@@ -65,7 +65,7 @@ async def list_items(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 0, 2**31)
     if cursor is not None and offset:
         raise ValidationError.single("offset", "Give either cursor or offset, not both")
-    page = await _content(request).list_admin(
+    page = await _content(request).page_admin(
         content_type=check_name(raw_type, "type") if raw_type else None,
         status=check_status_filter(query_str(request, "status")),
         include_deleted=query_bool(request, "includeDeleted"),
