@@ -61,3 +61,37 @@ def test_usage_errors_exit_2() -> None:
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert "--rounds" in done.stderr
+
+
+@pytest.mark.slow
+def test_scale_mode_reports_every_figure_with_its_target() -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: the benchmark needs it (apt-get install -y wrk; .ci/run installs it)")
+    done = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--items", "60", "--crawl-items", "120", "--quick", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["items"] == 60
+    assert set(report["reads"]) == {"bundle", "bundle_gzip", "bundle_304", "item", "list"}
+    for entry in report["reads"].values():
+        assert WRK_FIGURES <= set(entry["service"]) and isinstance(entry["ratio"], float)
+        assert entry["service"]["requests"] > 0 and entry["service"]["non_2xx_3xx"] == 0
+    assert report["bundle_bytes"]["gzip"] < report["bundle_bytes"]["identity"]
+    for key in ("after_write", "after_write_gzip"):
+        assert {"one_rebuild_ms", "concurrent_median_ms", "concurrent_cached_median_ms",
+                "median_per_rebuild"} <= set(report[key])
+    assert report["admin_listing"]["items"] == 60
+    assert {"default_bounds", "bound_below_the_crawl", "ratio"} <= set(report["crawl"])
+    assert {"ours_ms", "bare_aiohttp_ms", "ratio", "cpu_ratio"} <= set(report["cold_start"])
+    assert {"gzip_bundle_ratio", "after_write_median_per_rebuild", "write_p99_ratio", "crawl_ratio",
+            "admin_listing_s", "rss_mb", "cold_start_ratio"} <= set(report["targets"])
+    assert all({"value", "target", "met", "applies"} <= set(check) for check in report["targets"].values())
+
+
+def test_scale_mode_usage_errors_exit_2() -> None:
+    done = subprocess.run([sys.executable, "scripts/bench.py", "--items", "3"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "--items" in done.stderr
