@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from folionaut.storage.migrate import available_migrations
+from tests.helpers.generated_portfolio import create_portfolio_database
 from tests.operations.conftest import (
     DB_FILE,
     UNICODE_SAMPLES,
@@ -299,3 +300,26 @@ def test_restores_a_sqlite3_dump_of_our_own_database(seeded: Path, tmp_path: Pat
     assert dump_to(target, tmp_path / "ours-after.sql") == dump_to(seeded, tmp_path / "ours-before.sql")
     assert query(target / DB_FILE, "PRAGMA integrity_check") == [("ok",)]
     assert search_count(target / DB_FILE, "title:42") == 1
+
+
+def test_a_dump_from_a_newer_folionaut_changes_nothing(seeded: Path, target_with_rows: Path, tmp_path: Path) -> None:
+    # Checked inside the load's transaction, before it commits: the target keeps every row and table.
+    text = dump_to(seeded, tmp_path / "full.sql").decode()
+    newer = tmp_path / "newer.sql"
+    newer.write_text(text.replace("COMMIT;\n", "INSERT INTO \"folionaut_migrations\" VALUES(9999,'future',"
+                                               "'2030-01-01T00:00:00.000Z');\nCOMMIT;\n"))
+    assert "newer Folionaut (migration 9999 is unknown here)" in restore_fails(target_with_rows, newer)
+
+
+def test_a_generated_portfolio_round_trips_through_dump_and_restore(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    create_portfolio_database(source / DB_FILE, 3000)
+    first = dump_to(source, tmp_path / "first.sql")
+    target = tmp_path / "target"
+    result = run_cli(["restore", str(tmp_path / "first.sql")], target)
+    assert result.exit_code == 0, result.output
+    assert dump_to(target, tmp_path / "second.sql") == first
+    assert table_snapshot(target / DB_FILE) == table_snapshot(source / DB_FILE)
+    # The list-order indexes came back too (keyset paging depends on them).
+    indexes = {row[0] for row in query(target / DB_FILE, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"content_list_order_idx", "content_type_list_order_idx"} <= indexes
