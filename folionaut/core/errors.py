@@ -48,6 +48,13 @@ class UnauthorizedError(AppError):
         super().__init__(message)
 
 
+class ForbiddenError(AppError):
+    """Credentials were given but may not do this (e.g. a cookie request failing its CSRF check)."""
+
+    code = "FORBIDDEN"
+    status = 403
+
+
 class NotFoundError(AppError):
     code = "NOT_FOUND"
     status = 404

@@ -49,7 +49,7 @@ from folionaut.http.auth import audit_change, authorize
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.fastpath.deadlines import InFlightRequests
 from folionaut.http.fastpath.prepared import PreparedResponse
-from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, SECURITY_HEADERS
+from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, PAGE_SECURITY_HEADERS, SECURITY_HEADERS
 from folionaut.http.idempotency import respond_idempotently
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.http.routing import UNDECLARED, Access, Deadline, Handler, RouteFacts
@@ -104,7 +104,7 @@ class _Limited(Exception):
 class _EdgeFacts:
     """A route's facts with its deadline in seconds and its limiter object resolved."""
 
-    __slots__ = ("access", "deadline", "idempotent", "label", "limiter")
+    __slots__ = ("access", "deadline", "idempotent", "label", "limiter", "security_headers")
 
     def __init__(self, facts: RouteFacts, deadline: float | None, limiter: RateLimiter | None) -> None:
         self.deadline = deadline
@@ -112,6 +112,7 @@ class _EdgeFacts:
         self.access = facts.access
         self.idempotent = facts.idempotent
         self.label = facts.label
+        self.security_headers = PAGE_SECURITY_HEADERS if facts.page else SECURITY_HEADERS
 
 
 def make_edge(runtime: Runtime, in_flight: InFlightRequests,
@@ -172,7 +173,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
     async def call_handler(request: web.Request, handler: Handler, route: _EdgeFacts) -> web.StreamResponse:
         """Access and idempotency, then the handler, then the audit line of an admin change."""
         if route.access is not Access.PUBLIC:
-            authorize(request, route.access)
+            await authorize(request, route.access)
         if route.idempotent:
             response = await respond_idempotently(request, handler)
         else:
@@ -204,12 +205,12 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                 response.headers.add("Vary", "Origin")
 
     def finish(request: web.Request, response: web.StreamResponse, request_id: str,
-               decision: RateLimitDecision | None) -> None:
+               decision: RateLimitDecision | None, security_headers: Mapping[str, str]) -> None:
         if type(response) is PreparedResponse:  # its head has the security headers already
             response.request_id = request_id
         else:
             response.headers["X-Request-Id"] = request_id
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(security_headers)
         if decision is not None:
             response.headers.update(decision.headers())
         if allowed_origins:
@@ -258,7 +259,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                 raise
             except Exception as exc:
                 response = failure_response(exc, request, rid)
-            finish(request, response, rid, decision)
+            finish(request, response, rid, decision, route.security_headers)
             observe(request.method, route.label, response.status, time.perf_counter() - started)
             return response
         finally:

@@ -26,7 +26,7 @@ __all__ = [
 OPENAPI_VERSION = "3.1.0"
 
 ERROR_CODES = (
-    "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
+    "VALIDATION_ERROR", "BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE",
     "RATE_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "LLM_ERROR", "REQUEST_TIMEOUT",
 )
 NAME_SCHEMA: dict[str, Any] = NAME
@@ -72,7 +72,7 @@ def body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _ERROR_RESPONSES = {
-    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
     429: "RateLimited", 500: "InternalError", 502: "LLMError", 504: "RequestTimeout",
 }
 ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
@@ -89,6 +89,10 @@ COMPONENTS: dict[str, Any] = {
     "securitySchemes": {
         "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
                      "description": "The ADMIN_API_KEY, compared in constant time."},
+        "AdminSession": {"type": "apiKey", "in": "cookie", "name": "folionaut_session",
+                         "description": "The admin web app's sign-in (POST /api/v1/admin/session). Requests that "
+                                        "change something must also come from this origin and carry the "
+                                        "session's csrfToken in X-CSRF-Token (else 403 FORBIDDEN)."},
         "MetricsToken": {"type": "http", "scheme": "bearer",
                          "description": "METRICS_TOKEN: read-only access to /api/metrics for scrapers."},
     },
@@ -140,6 +144,14 @@ COMPONENTS: dict[str, Any] = {
         "ContentCreate": CONTENT_CREATE,
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
+        "AdminSession": {
+            "type": "object", "required": ["principal", "createdAt", "expiresAt", "csrfToken"],
+            "properties": {
+                "principal": {"type": "string", "examples": ["admin"]},
+                "createdAt": TIMESTAMP, "expiresAt": TIMESTAMP,
+                "csrfToken": {"type": "string", "description": "Send it in X-CSRF-Token on every change."},
+            },
+        },
         "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
@@ -241,6 +253,8 @@ COMPONENTS: dict[str, Any] = {
         "BadRequest": json_content(schema("Error"), "VALIDATION_ERROR (with fields) or BAD_REQUEST (malformed JSON, "
                                               "wrong content type)"),
         "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: missing or wrong credentials"),
+        "Forbidden": json_content(schema("Error"), "FORBIDDEN: a session-cookie request from another origin or "
+                                               "without its CSRF token"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
@@ -257,8 +271,8 @@ COMPONENTS: dict[str, Any] = {
 # --- building -------------------------------------------------------------------------
 
 SECURITY: dict[Access, list[dict[str, list[str]]]] = {
-    Access.ADMIN: [{"AdminKey": []}],
-    Access.METRICS: [{"AdminKey": []}, {"MetricsToken": []}],
+    Access.ADMIN: [{"AdminKey": []}, {"AdminSession": []}],
+    Access.METRICS: [{"AdminKey": []}, {"MetricsToken": []}, {"AdminSession": []}],
 }
 
 
@@ -267,6 +281,9 @@ def operation_of(route: Route) -> dict[str, Any]:
     operation = dict(route.operation)
     if route.access in SECURITY:
         operation["security"] = SECURITY[route.access]
+        # With the admin web app's cookie, a request failing its CSRF checks is refused with 403.
+        operation["responses"] = {**operation["responses"], **{
+            key: value for key, value in errors(403).items() if key not in operation["responses"]}}
     if route.idempotent:
         operation["parameters"] = [*operation.get("parameters", []), param("IdempotencyKey")]
     return operation

@@ -170,7 +170,8 @@ def test_truncated_dump_changes_nothing(seeded: Path, target_with_rows: Path, tm
 
     # Cut exactly after a row's line: every statement is complete, but COMMIT is missing.
     lines = full.decode().splitlines(keepends=True)
-    cut = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("INSERT INTO")) + 1
+    cut = next(i for i in range(len(lines) // 2, len(lines))
+               if lines[i].startswith("INSERT INTO") and lines[i].endswith(");\n")) + 1  # a one-line row
     cut_at_line = tmp_path / "cut-at-line.sql"
     cut_at_line.write_text("".join(lines[:cut]))
     message = restore_fails(target_with_rows, cut_at_line)
@@ -262,7 +263,7 @@ def test_restores_a_sqlite3_dump_of_an_original_database(tmp_path: Path) -> None
     restored = target / DB_FILE
     expected = table_snapshot(original)
     actual = table_snapshot(restored)
-    ours = ("folionaut_migrations", "folionaut_content_changes")
+    ours = ("folionaut_migrations", "folionaut_content_changes", "folionaut_admin_sessions")
     assert {name: rows for name, rows in actual.items() if name not in ours} == expected
     assert [row[0] for row in actual["folionaut_migrations"]] == [m.version for m in available_migrations()]
     assert search_count(restored, "zurich") == 1  # backfilled by 0002, diacritics folded
