@@ -15,6 +15,7 @@ const signOutButton = document.getElementById('sign-out');
 let session = null;
 let expiryTimer = 0;
 let renderCount = 0;
+let focusSearchAfterRender = false;
 
 const ROUTES = [
   [/^\/overview$/, () => overviewView()],
@@ -57,7 +58,12 @@ async function render() {
   const [pattern, view] = found;
   try {
     const screen = await view(path.match(pattern), params);
-    if (ticket === renderCount && session) show(screen);
+    if (ticket === renderCount && session) {
+      show(screen);
+      const search = focusSearchAfterRender && document.getElementById('content-search');
+      focusSearchAfterRender = false;
+      if (search) search.focus();
+    }
   } catch (error) {
     if (ticket !== renderCount || !session) return;
     if (error instanceof ApiError && error.status === 401) return; // the sign-in screen takes over
@@ -161,11 +167,13 @@ window.addEventListener('hashchange', () => render());
 window.addEventListener('keydown', (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'k' && session) {
     event.preventDefault();
-    if (!window.location.hash.startsWith('#/content') || window.location.hash.startsWith('#/content/')) {
-      window.location.hash = '#/content';
+    const search = document.getElementById('content-search');
+    if (search) {
+      search.focus();
+      search.select();
     } else {
-      const search = document.getElementById('content-search');
-      if (search) search.focus();
+      focusSearchAfterRender = true;
+      window.location.hash = '#/content';
     }
   }
 });

@@ -65,9 +65,10 @@ export async function contentListView(params, { trash }) {
     state.type);
   // The types come from the overview's counts, fetched beside the first page rather than before it.
   contentTypes(true).then((types) => {
-    for (const type of types) {
-      if (type !== state.type) typeSelect.append(h('option', { value: type }, type));
-    }
+    const all = [...new Set([...types, ...(state.type ? [state.type] : [])])].sort();
+    const chosen = typeSelect.value;
+    clear(typeSelect, h('option', { value: '' }, 'All types'), all.map((type) => h('option', { value: type }, type)));
+    typeSelect.value = chosen;
   });
   const statusSelect = select('status', [['', 'Any status'], ...STATUSES.map((status) => [status, status])],
     state.status);

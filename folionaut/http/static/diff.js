@@ -17,8 +17,16 @@ export function linesOf(value) {
   return JSON.stringify(canonical(value), null, 2).split('\n');
 }
 
+// Lines compare without their trailing comma: a key that merely stopped being the last one
+// (JSON's comma moves) is not a change anybody cares about.
+function key(line) {
+  return line.endsWith(',') ? line.slice(0, -1) : line;
+}
+
 /** Operations turning `a` into `b`: {op: 'same'|'del'|'add', a?, b?}. */
-export function lineDiff(a, b) {
+export function lineDiff(linesA, linesB) {
+  const a = linesA.map(key);
+  const b = linesB.map(key);
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start += 1;
   let endA = a.length;
@@ -27,11 +35,13 @@ export function lineDiff(a, b) {
     endA -= 1;
     endB -= 1;
   }
-  const ops = a.slice(0, start).map((line) => ({ op: 'same', a: line, b: line }));
+  const ops = [];
+  for (let k = 0; k < start; k += 1) ops.push({ op: 'same', a: linesA[k], b: linesB[k] });
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
   if (midA.length * midB.length > MAX_CELLS) {
-    ops.push(...midA.map((line) => ({ op: 'del', a: line })), ...midB.map((line) => ({ op: 'add', b: line })));
+    for (let k = start; k < endA; k += 1) ops.push({ op: 'del', a: linesA[k] });
+    for (let k = start; k < endB; k += 1) ops.push({ op: 'add', b: linesB[k] });
   } else {
     // lengths[i][j]: LCS length of midA[i:] and midB[j:].
     const width = midB.length + 1;
@@ -47,19 +57,19 @@ export function lineDiff(a, b) {
     let j = 0;
     while (i < midA.length || j < midB.length) {
       if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
-        ops.push({ op: 'same', a: midA[i], b: midB[j] });
+        ops.push({ op: 'same', a: linesA[start + i], b: linesB[start + j] });
         i += 1;
         j += 1;
       } else if (j < midB.length && (i === midA.length || lengths[i * width + j + 1] >= lengths[(i + 1) * width + j])) {
-        ops.push({ op: 'add', b: midB[j] });
+        ops.push({ op: 'add', b: linesB[start + j] });
         j += 1;
       } else {
-        ops.push({ op: 'del', a: midA[i] });
+        ops.push({ op: 'del', a: linesA[start + i] });
         i += 1;
       }
     }
   }
-  ops.push(...a.slice(endA).map((line) => ({ op: 'same', a: line, b: line })));
+  for (let k = 0; k < a.length - endA; k += 1) ops.push({ op: 'same', a: linesA[endA + k], b: linesB[endB + k] });
   return ops;
 }
 
@@ -119,6 +129,8 @@ export function sideBySide(left, right, leftLabel, rightLabel) {
       : `${changed} changed line${changed === 1 ? '' : 's'}.`),
     h('div', { class: 'table-scroll' }, h('table', { class: 'diff-table' },
       h('caption', { class: 'visually-hidden' }, `${leftLabel} compared with ${rightLabel}`),
+      // A fixed layout takes its widths from here: narrow line numbers, two equal halves.
+      h('colgroup', {}, h('col', { class: 'num-col' }), h('col', {}), h('col', { class: 'num-col' }), h('col', {})),
       h('thead', {}, h('tr', {}, h('th', { colspan: '2', scope: 'colgroup' }, leftLabel),
         h('th', { colspan: '2', scope: 'colgroup' }, rightLabel))),
       h('tbody', {}, rows.map((row) => h('tr', { class: row.kind },

@@ -39,7 +39,8 @@ export async function historyView(id, params) {
       // Keep the choice in the address without redrawing the screen.
       window.history.replaceState(null, '', `#/content/${id}/history?from=${left}&to=${right}`);
     });
-    return h('label', { class: 'radio' }, input, h('span', { class: 'visually-hidden' }, label));
+    return h('label', { class: 'radio' }, input, h('span', { class: 'visually-hidden' }, label),
+      h('span', { class: 'radio-text', 'aria-hidden': 'true' }, name === 'left' ? 'from' : 'to'));
   }
 
   function renderList() {
@@ -78,7 +79,7 @@ export async function historyView(id, params) {
     });
     clear(list, h('div', { class: 'table-scroll' }, h('table', { class: 'items stack history' },
       h('caption', { class: 'visually-hidden' }, 'Versions, newest first. Pick two to compare.'),
-      h('thead', {}, h('tr', {}, ['From / to', 'Version', 'Change', 'By', 'When', 'Actions']
+      h('thead', {}, h('tr', {}, ['Compare', 'Version', 'Change', 'By', 'When', 'Actions']
         .map((label) => h('th', { scope: 'col' }, label)))),
       h('tbody', {}, rows))));
   }

@@ -55,7 +55,7 @@ function countsCard(overview) {
       ? h('p', {}, 'No content yet. ', h('a', { href: '#/content/new' }, 'Create the first item'), '.')
       : h('div', { class: 'table-scroll' }, h('table', { class: 'counts' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'),
-          STATUSES.map((status) => h('th', { scope: 'col' }, status)), h('th', { scope: 'col' }, 'in trash'))),
+          STATUSES.map((status) => h('th', { scope: 'col' }, status)), h('th', { scope: 'col' }, 'trash'))),
         h('tbody', {}, [...byType.entries()].map(([type, counts]) => h('tr', {},
           h('th', { scope: 'row' }, h('a', { href: `#/content?type=${type}` }, type)),
           STATUSES.map((status) => h('td', {}, link(type, status, counts[status]))),
