@@ -70,7 +70,9 @@ export async function editorView(id, params = new URLSearchParams()) {
     title: field('Title', titleInput, { name: 'title', hint: 'data.title; the slug is made from it when left empty.' }),
     type: field('Type', typeInput, { name: 'type',
       hint: creating ? 'Lowercase letters, digits and hyphens, e.g. project.' : 'The type of an item cannot change.' }),
-    slug: field('Slug', slugInput, { name: 'slug', hint: 'Lowercase letters, digits and hyphens. Empty: from the title.' }),
+    slug: field('Slug', slugInput, { name: 'slug', hint: creating
+      ? 'Lowercase letters, digits and hyphens. Empty: made from the title.'
+      : 'Lowercase letters, digits and hyphens. Changing it changes the item’s public address.' }),
     status: field('Status', statusSelect, { name: 'status' }),
     sortOrder: field('Sort order', sortInput, { name: 'sortOrder', hint: 'Lower comes first.' }),
     summary: field('Summary', summaryInput, { name: 'summary', hint: 'data.summary' }),
