@@ -117,8 +117,8 @@ def one_run(browser: Browser, base: str, items: int) -> dict[str, float]:
         shown = last
 
     page.get_by_label("Search").fill("needle")
-    expect(summary).to_have_text("Showing 1–1 of 1 items")
-    search = shown_at(page, "Showing 1–1 of 1 items") - last_act(page)
+    expect(summary).to_have_text("Showing 1–1 of 1 item")
+    search = shown_at(page, "Showing 1–1 of 1 item") - last_act(page)
     context.close()
     return {"cold": cold / 1000, "page": statistics.median(page_times) / 1000 if page_times else 0.0,
             "all": (cold + sum(page_times)) / 1000, "search": search / 1000}

@@ -170,7 +170,7 @@ def test_the_keyboard_alone_signs_in_finds_edits_and_saves(app: App) -> None:
     app.heading("Content")
     expect(page.get_by_label("Search")).to_be_focused()
     page.keyboard.type(word)
-    expect(page.locator("#list-summary")).to_have_text("Showing 1–1 of 1 items")
+    expect(page.locator("#list-summary")).to_have_text("Showing 1–1 of 1 item")
     link = page.get_by_role("link", name=f"Keyboard {word}")
     for _ in range(20):  # Tab through the filters to the result
         page.keyboard.press("Tab")

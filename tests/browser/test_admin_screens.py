@@ -82,7 +82,7 @@ def test_content_list_pages_searches_and_sorts_many_items(app: App) -> None:
 
     page.get_by_label("Status").select_option("")
     page.get_by_label("Search").fill("needle")
-    expect(summary).to_have_text("Showing 1–1 of 1 items")
+    expect(summary).to_have_text("Showing 1–1 of 1 item")
     expect(page.locator("table.items tbody tr")).to_contain_text("Item 077")
     page.get_by_label("Search").fill("nothing-like-this")
     expect(summary).to_have_text("No items match.")

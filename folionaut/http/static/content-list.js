@@ -119,10 +119,15 @@ export async function contentListView(params, { trash }) {
       return;
     }
     const first = total === 0 ? 0 : (state.page - 1) * size + 1;
-    const what = trash ? 'in the trash' : 'items';
-    summary.textContent = total === 0
-      ? (state.q || state.type || state.status ? `No ${what} match.` : `No ${what}.`)
-      : `Showing ${formatNumber(first)}–${formatNumber(first + items.length - 1)} of ${formatNumber(total)} ${what}`;
+    const filtered = Boolean(state.q || state.type || state.status);
+    const noun = `${total === 1 ? 'item' : 'items'}${trash ? ' in the trash' : ''}`;
+    if (total === 0) {
+      summary.textContent = trash ? (filtered ? 'Nothing in the trash matches.' : 'The trash is empty.')
+        : (filtered ? 'No items match.' : 'No items yet.');
+    } else {
+      const last = first + items.length - 1;
+      summary.textContent = `Showing ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(total)} ${noun}`;
+    }
     pageLabel.textContent = `Page ${formatNumber(state.page)} of ${formatNumber(pages)}`;
     previous.disabled = state.page <= 1;
     next.disabled = state.page >= pages;

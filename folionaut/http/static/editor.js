@@ -67,7 +67,8 @@ export async function editorView(id, params = new URLSearchParams()) {
   const jsonInput = h('textarea', { name: 'data', rows: '12', class: 'mono', spellcheck: 'false' });
 
   const fields = {
-    title: field('Title', titleInput, { name: 'title', hint: 'data.title; the slug is made from it when left empty.' }),
+    title: field('Title', titleInput, { name: 'title',
+      hint: creating ? 'data.title; the slug is made from it when left empty.' : 'data.title' }),
     type: field('Type', typeInput, { name: 'type',
       hint: creating ? 'Lowercase letters, digits and hyphens, e.g. project.' : 'The type of an item cannot change.' }),
     slug: field('Slug', slugInput, { name: 'slug', hint: creating
