@@ -185,3 +185,27 @@ def test_the_keyboard_alone_signs_in_finds_edits_and_saves(app: App) -> None:
     app.announced("Saved: version 2.")
     assert served.admin("GET", f"/api/v1/admin/content/{item['id']}")[1]["data"]["data"]["summary"] == \
         "Typed without a mouse"
+
+
+def test_signing_in_again_in_another_tab_does_not_break_this_one(app: App) -> None:
+    """A new sign-in replaces the cookie (and the CSRF token that goes with it): the first tab's next
+    save learns the new token and goes through."""
+    page, served = app.page, app.served
+    item = served.create(type="note", data={"title": f"Two tabs {uuid.uuid4().hex[:6]}"})
+    app.open(f"#/content/{item['id']}")
+    app.sign_in()
+    app.heading(item["data"]["title"])
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{served.url}/admin")
+    other_tab.get_by_role("button", name="Sign out").click()
+    other_tab.get_by_label("Admin key").fill(ADMIN_KEY)
+    other_tab.get_by_role("button", name="Sign in").click()
+    other_tab.locator("#nav").wait_for()
+    other_tab.close()
+
+    app.watch.expect(403)  # the first tab's token belongs to the ended session: refused once…
+    page.get_by_label("Summary").fill("Saved from the first tab")
+    page.get_by_role("button", name="Save").click()
+    app.announced("Saved: version 2.")  # …then sent again with the cookie's current token
+    saved = served.admin("GET", f"/api/v1/admin/content/{item['id']}")[1]["data"]
+    assert saved["data"]["summary"] == "Saved from the first tab"

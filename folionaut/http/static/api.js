@@ -29,7 +29,24 @@ function urlOf(path, query) {
 }
 
 /** One request; resolves to the parsed JSON body, throws ApiError for any non-2xx answer. */
-export async function request(method, path, { query, body, headers } = {}) {
+export async function request(method, path, options = {}) {
+  try {
+    return await send(method, path, options);
+  } catch (error) {
+    // Signing in again (in another tab) replaces the cookie, and with it the session whose CSRF
+    // token this page holds: learn the current one and try once more.
+    if (error.status === 403 && error.code === 'FORBIDDEN' && method !== 'GET' && !options.retried) {
+      const current = await send('GET', SESSION, {});
+      if (current && current.data && current.data.csrfToken !== csrfToken) {
+        setCsrfToken(current.data.csrfToken);
+        return request(method, path, { ...options, retried: true });
+      }
+    }
+    throw error;
+  }
+}
+
+async function send(method, path, { query, body, headers } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
