@@ -14,7 +14,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from folionaut import __version__
-from folionaut.core.errors import AppError, ConfigError
+from folionaut.access.models import TOKEN_SCOPES as TOKEN_SCOPE_CHOICES
+from folionaut.core.errors import AppError, ConfigError, ValidationError
 from folionaut.core.logging import configure_logging
 from folionaut.settings import Settings, load_settings
 
@@ -115,19 +116,22 @@ def migrate(dry_run: bool, show_status: bool, config_path: str | None) -> None:
 
 
 @cli.command()
+@click.option("--read-only", is_flag=True, help="Offer only the read tools (no create, update, delete, publish…).")
 @config_option
-def mcp(config_path: str | None) -> None:
+def mcp(read_only: bool, config_path: str | None) -> None:
     """Serve MCP (Model Context Protocol) on stdin/stdout for AI assistants.
 
     \b
     Newline-delimited JSON-RPC; logs go to stderr only. Opens the database as
-    `serve` does (pending migrations applied). Writes are recorded in the
-    history as changed by "mcp".
+    `serve` does (pending migrations applied). The assistant acts as the owner:
+    it reads drafts, archived items and history, and (unless --read-only)
+    changes content; changes are recorded in the history as changed by "mcp".
     Exit codes: 0 stdin closed, 1 runtime failure, 2 usage or configuration error.
     """
     settings = settings_from(config_path)
     if not settings.feature_mcp_server:
         fail("MCP is disabled (FEATURE_MCP_SERVER=false)", EXIT_USAGE)
+    from folionaut.access.models import STDIO_OWNER, STDIO_READ_ONLY
     from folionaut.core.logging import get_logger
     from folionaut.mcp.stdio import protocol_stdout, serve_connection
     from folionaut.runtime import Runtime
@@ -138,8 +142,9 @@ def mcp(config_path: str | None) -> None:
         with protocol_stdout() as protocol_out:
             async with Runtime(settings) as runtime:
                 assert runtime.mcp is not None
-                log.info("serving MCP on stdio")
-                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out)
+                log.info("serving MCP on stdio" + (" (read-only)" if read_only else ""))
+                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out,
+                                       STDIO_READ_ONLY if read_only else STDIO_OWNER)
                 log.info("stdin closed: stopping")
 
     try:
@@ -262,6 +267,89 @@ def check(config_path: str | None) -> None:
     results = run_async(lambda: run_checks(settings, lambda result: click.echo(result.line())))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILURE)
+
+
+_TOKEN_OPTIONS = {"name": "--name", "scope": "--scope", "expiresIn": "--expires"}
+
+
+@cli.group()
+def token() -> None:
+    """Scoped API tokens: create, list, revoke.
+
+    \b
+    A token is sent as `Authorization: Bearer <token>`. Scopes: read (every
+    admin GET: drafts, history, chat sessions; MCP read tools), write (read
+    plus content writes and MCP write tools), metrics (/api/metrics only).
+    Only a hash is stored; revoking takes effect on every instance at once.
+    Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+    """
+
+
+@token.command("create")
+@click.option("--name", required=True, help="A unique name: 1-64 letters, digits, '.', '_' or '-'.")
+@click.option("--scope", required=True, type=click.Choice(TOKEN_SCOPE_CHOICES), help="What the token may do.")
+@click.option("--expires", default=None, metavar="DURATION",
+              help="Lifetime such as 12h, 90d or 2w (at most 3650d) [default: never].")
+@config_option
+def token_create(name: str, scope: str, expires: str | None, config_path: str | None) -> None:
+    """Create a token and print it once on stdout (nothing else goes there).
+
+    \b
+    Store it right away: only its hash is kept, it cannot be shown again.
+    Example: TOKEN=$(folionaut token create --name ci --scope read --expires 90d)
+    """
+    from folionaut.access.service import parse_token_request
+    from folionaut.operations.tokens import create_token
+
+    try:
+        request = parse_token_request({"name": name, "scope": scope,
+                                       **({"expiresIn": expires} if expires is not None else {})})
+    except ValidationError as exc:
+        field, problems = next(iter(exc.fields.items()))
+        fail(f"{_TOKEN_OPTIONS.get(field, field)}: {problems[0]}", EXIT_USAGE)
+    settings = settings_from(config_path)
+    created, secret = run_async(lambda: create_token(settings, request))
+    click.echo(secret)
+    if sys.stderr.isatty():
+        expiry = f"expires {created.expires_at}" if created.expires_at else "never expires"
+        click.echo(f"token {created.name!r} created (scope {created.scope}, {expiry}); "
+                   "it is shown only this once", err=True)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@config_option
+def token_list(as_json: bool, config_path: str | None) -> None:
+    """List tokens: name, scope, status, created, last used, expiry (never the tokens themselves)."""
+    from folionaut.core import jsonutil
+    from folionaut.operations.tokens import list_tokens
+
+    settings = settings_from(config_path)
+    tokens = run_async(lambda: list_tokens(settings))
+    if as_json:
+        click.echo(jsonutil.dumps_str(tokens))
+        return
+    if not tokens:
+        click.echo("no tokens")
+        return
+    rows = [("NAME", "SCOPE", "STATUS", "CREATED", "LAST USED", "EXPIRES")] + [
+        (str(t["name"]), str(t["scope"]), str(t["status"]), str(t["createdAt"]),
+         str(t["lastUsedAt"] or "never"), str(t["expiresAt"] or "never")) for t in tokens]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("name")
+@config_option
+def token_revoke(name: str, config_path: str | None) -> None:
+    """Revoke the token NAME: every instance refuses it from its next request on."""
+    from folionaut.operations.tokens import revoke_token
+
+    settings = settings_from(config_path)
+    run_async(lambda: revoke_token(settings, name))
+    click.echo(f"revoked token {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,10 +14,10 @@ Opening order (closing runs in reverse), each layer using only those above it:
    there or in process memory without it: ``records`` (idempotency records,
    chat-session lookups), ``content_cache`` (rendered public reads),
    ``rate_limiters`` and ``client_hashes``.
-3. ``SERVICES``: ``content`` (with its watch for other processes' writes), then
-   ``chat`` (the LLM client and its circuit breaker), ``mcp`` and
-   ``admin_sessions`` (sign-ins of the admin web app), each only when its
-   feature is on.
+3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
+   (with its watch for other processes' writes), then ``chat`` (the LLM client
+   and its circuit breaker), ``mcp`` and ``admin_sessions`` (sign-ins of the
+   admin web app), each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -33,6 +33,8 @@ import secrets
 from collections.abc import AsyncIterator
 from types import TracebackType
 
+from folionaut.access.repository import TokenRepository
+from folionaut.access.service import TokenService
 from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import ContentCache
 from folionaut.cache.key_value_store import (
@@ -92,6 +94,7 @@ class Runtime:
     content_cache: ContentCache
     rate_limiters: dict[str, RateLimiter]
     client_hashes: ClientHashes
+    tokens: TokenService
     content: ContentService
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
@@ -209,6 +212,7 @@ class Runtime:
 
     async def _open_services(self) -> None:
         settings = self.settings
+        self.tokens = TokenService(TokenRepository(self.database), self.clock)
         self.content = ContentService(ContentRepository(self.database), self.clock,
                                       audit_log=settings.feature_audit_log)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
@@ -220,7 +224,7 @@ class Runtime:
         if settings.feature_admin_api and settings.feature_admin_ui:
             self.admin_sessions = AdminSessions(
                 AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
-                settings.admin_api_key)
+                settings.admin_api_key, self.tokens)
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content

@@ -7,6 +7,15 @@
 """
 
 from folionaut.admin_sessions.repository import AdminSessionRepository
-from folionaut.admin_sessions.service import AdminSession, AdminSessions, NewSession, credential_fingerprint
+from folionaut.admin_sessions.service import (
+    ADMIN_WEB_SESSION,
+    AdminSession,
+    AdminSessions,
+    NewSession,
+    credential_fingerprint,
+)
 
-__all__ = ["AdminSession", "AdminSessionRepository", "AdminSessions", "NewSession", "credential_fingerprint"]
+__all__ = [
+    "ADMIN_WEB_SESSION", "AdminSession", "AdminSessionRepository", "AdminSessions", "NewSession",
+    "credential_fingerprint",
+]

@@ -38,6 +38,12 @@ class ContentRepository:
         )
         return ContentItem.from_row(row) if row else None
 
+    async def get_by_slug(self, content_type: str, slug: str) -> ContentItem | None:
+        """Any status, deleted included ((type, slug) is unique across every row)."""
+        row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM content WHERE type = ? AND slug = ?",
+                                      (content_type, slug))
+        return ContentItem.from_row(row) if row else None
+
     async def list_published(self, content_type: str | None = None) -> list[ContentItem]:
         if content_type is None:
             rows = await self.db.fetch_all(f"SELECT {_COLUMNS} FROM content WHERE {_PUBLIC} {_ORDER}")
@@ -52,6 +58,14 @@ class ContentRepository:
             f"SELECT type, count(*) AS n FROM content WHERE {_PUBLIC} GROUP BY type ORDER BY type"
         )
         return [(row["type"], int(row["n"])) for row in rows]
+
+    async def type_status_counts(self) -> list[tuple[str, str, int]]:
+        """(type, status, count) of every item not deleted."""
+        rows = await self.db.fetch_all(
+            "SELECT type, status, count(*) AS n FROM content WHERE deleted_at IS NULL "
+            "GROUP BY type, status ORDER BY type, status"
+        )
+        return [(row["type"], row["status"], int(row["n"])) for row in rows]
 
     @staticmethod
     def _admin_where(query: AdminListQuery, match: str | None) -> tuple[str, str, list[object]]:
@@ -138,12 +152,13 @@ class ContentRepository:
         row = await self.db.fetch_one("SELECT counter FROM folionaut_content_changes WHERE id = 1")
         return int(row["counter"]) if row else 0
 
-    async def search_published(self, query: str, limit: int) -> list[ContentItem]:
-        """Full-text search (FTS5, bm25: title weighs most) over published items."""
+    async def search(self, query: str, limit: int, published_only: bool = True) -> list[ContentItem]:
+        """Full-text search (FTS5, bm25: title weighs most) over published items, or every item not deleted."""
+        visible = f"c.{_PUBLIC.replace(' AND ', ' AND c.')}" if published_only else "c.deleted_at IS NULL"
         rows = await self.db.fetch_all(
             f"SELECT {_C_COLUMNS} "
             "FROM content_search JOIN content AS c ON c.rowid = content_search.rowid "
-            f"WHERE content_search MATCH ? AND c.{_PUBLIC.replace(' AND ', ' AND c.')} "
+            f"WHERE content_search MATCH ? AND {visible} "
             "ORDER BY bm25(content_search, 2.0, 5.0, 1.0) LIMIT ?",
             (query, limit),
         )

@@ -89,10 +89,14 @@ class ContentService:
         return await self.repository.published_types()
 
     async def search_published(self, query: str, limit: int = 5) -> list[ContentItem]:
+        return await self.search(query, limit, published_only=True)
+
+    async def search(self, query: str, limit: int = 5, *, published_only: bool) -> list[ContentItem]:
+        """Best matches first, among published items or (for the owner) every item not deleted."""
         match = _fts_query(query, "OR")
         if match is None:
             return []
-        return await self.repository.search_published(match, limit)
+        return await self.repository.search(match, limit, published_only)
 
     # --- admin reads -------------------------------------------------------------
 
@@ -102,7 +106,25 @@ class ContentService:
             raise NotFoundError(f"Content not found: {content_id}")
         return item
 
-    async def list_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
+    async def get_by_slug(self, content_type: str, slug: str) -> ContentItem:
+        """Any status, deleted included."""
+        item = await self.repository.get_by_slug(content_type, slug)
+        if item is None:
+            raise NotFoundError(f"Content not found: {content_type}/{slug}")
+        return item
+
+    async def type_status_counts(self) -> list[tuple[str, str, int]]:
+        return await self.repository.type_status_counts()
+
+    async def list_admin(
+        self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
+        limit: int = 50, offset: int = 0,
+    ) -> list[ContentItem]:
+        query = AdminListQuery(content_type, status, "include" if include_deleted else "exclude")
+        items, _ = await self.find_admin(query, limit, offset)
+        return items
+
+    async def find_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
                          *, with_total: bool = False) -> tuple[list[ContentItem], int | None]:
         """A page of items of any status, and (when asked) how many match in all.
 

@@ -41,18 +41,31 @@ class BadRequestError(AppError):
 
 
 class UnauthorizedError(AppError):
+    """No credential, or one that is not (or no longer) valid; the HTTP answer carries WWW-Authenticate."""
+
     code = "UNAUTHORIZED"
     status = 401
 
-    def __init__(self, message: str = "Missing or invalid admin API key") -> None:
+    def __init__(self, message: str = "Missing or invalid credentials: send the admin key or an API token "
+                                      "(X-Admin-Key, or Authorization: Bearer)",
+                 *, invalid_token: bool = False) -> None:
         super().__init__(message)
+        #: A credential was presented but not accepted (RFC 6750 error="invalid_token").
+        self.invalid_token = invalid_token
 
 
 class ForbiddenError(AppError):
-    """Credentials were given but may not do this (e.g. a cookie request failing its CSRF check)."""
+    """A valid credential whose scope does not cover the request (or a session-cookie request failing
+    its CSRF checks)."""
 
     code = "FORBIDDEN"
     status = 403
+
+    def __init__(self, message: str = "This credential's scope does not allow this request",
+                 *, required_scope: str | None = None) -> None:
+        super().__init__(message)
+        #: The scope that would have been enough (RFC 6750 scope=), when there is one.
+        self.required_scope = required_scope
 
 
 class NotFoundError(AppError):

@@ -36,6 +36,7 @@ from folionaut.http.routes import (
     mcp,
     metrics,
     openapi_document,
+    tokens,
 )
 from folionaut.http.routing import Route, enabled_routes, register_routes
 from folionaut.http.state import HTTP, RUNTIME, HttpState
@@ -52,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
     *admin_content.ROUTES,
     *admin_operations.ROUTES,
     *admin_session.ROUTES,
+    *tokens.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,

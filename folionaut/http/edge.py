@@ -8,7 +8,7 @@ For each request, in order:
 3. ``answer_preflight`` / ``check_body_size``: CORS preflights and oversized
    bodies are answered before any handler runs.
 4. ``call_handler``, inside the route's deadline: the rate limiter's token,
-   then ``authorize`` (access), then the handler (through
+   then ``authorize`` (the credential's principal and its scope), then the handler (through
    ``respond_idempotently`` for idempotent routes), then the audit line of an
    admin change.
 5. ``error_response``: this is the one place where an ``AppError`` (or anything
@@ -45,7 +45,7 @@ from folionaut.core.errors import (
     ValidationError,
 )
 from folionaut.core.logging import get_logger, request_id_var
-from folionaut.http.auth import audit_change, authorize
+from folionaut.http.auth import AUDITED, audit_change, authorize, challenge
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.fastpath.deadlines import InFlightRequests
 from folionaut.http.fastpath.prepared import PreparedResponse
@@ -80,6 +80,8 @@ def error_response(error: AppError, request_id: str) -> web.Response:
     )
     if isinstance(error, RateLimitedError):
         response.headers["Retry-After"] = str(error.retry_after)
+    elif (authenticate := challenge(error)) is not None:
+        response.headers["WWW-Authenticate"] = authenticate
     return response
 
 
@@ -104,12 +106,13 @@ class _Limited(Exception):
 class _EdgeFacts:
     """A route's facts with its deadline in seconds and its limiter object resolved."""
 
-    __slots__ = ("access", "deadline", "idempotent", "label", "limiter", "security_headers")
+    __slots__ = ("access", "audited", "deadline", "idempotent", "label", "limiter", "security_headers")
 
     def __init__(self, facts: RouteFacts, deadline: float | None, limiter: RateLimiter | None) -> None:
         self.deadline = deadline
         self.limiter = limiter
         self.access = facts.access
+        self.audited = facts.access in AUDITED  # worked out once: enum hashing costs on the hot path
         self.idempotent = facts.idempotent
         self.label = facts.label
         self.security_headers = PAGE_SECURITY_HEADERS if facts.page else SECURITY_HEADERS
@@ -178,7 +181,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             response = await respond_idempotently(request, handler)
         else:
             response = await handler(request)
-        if route.access is Access.ADMIN:
+        if route.audited:
             audit_change(request, response.status)
         return response
 

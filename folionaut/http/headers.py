@@ -25,7 +25,7 @@ PAGE_SECURITY_HEADERS = {
 }
 EXPOSED_HEADERS = ", ".join([
     "X-Request-Id", "ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "X-Idempotent-Replayed", "Mcp-Session-Id",
+    "X-Idempotent-Replayed", "Mcp-Session-Id", "WWW-Authenticate",
 ])
 ALLOWED_REQUEST_HEADERS = ("Content-Type, X-Admin-Key, Authorization, If-None-Match, If-Match, Idempotency-Key, "
                            "X-Request-Id, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID")

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from folionaut.access.models import TOKEN_SCOPES
+from folionaut.access.service import TOKEN_CREATE
 from folionaut.content.models import CHANGE_TYPES, STATUSES
 from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, NAME, RESTORE
 from folionaut.http.routing import Access, Route
 
 __all__ = [
     "COMPONENTS", "CONDITIONAL_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED", "RATE_HEADERS", "REPLAYED",
+    "SECURITY", "TOKEN_NAME_SCHEMA",
     "array", "body", "build_document", "data", "errors", "json_content", "param", "schema",
 ]
 
@@ -30,6 +33,7 @@ ERROR_CODES = (
     "RATE_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "LLM_ERROR", "REQUEST_TIMEOUT",
 )
 NAME_SCHEMA: dict[str, Any] = NAME
+TOKEN_NAME_SCHEMA: dict[str, Any] = TOKEN_CREATE["properties"]["name"]
 TIMESTAMP: dict[str, Any] = {"type": "string", "format": "date-time", "examples": ["2025-01-25T10:00:00.000Z"]}
 
 
@@ -88,13 +92,19 @@ REPLAYED = {"X-Idempotent-Replayed": {"$ref": "#/components/headers/XIdempotentR
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {
         "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
-                     "description": "The ADMIN_API_KEY, compared in constant time."},
+                     "description": "The ADMIN_API_KEY, compared in constant time: the root credential, "
+                                    "every scope (token management included)."},
+        "Bearer": {"type": "http", "scheme": "bearer",
+                   "description": "Authorization: Bearer with an API token (folionaut_…, created with "
+                                  "`folionaut token create` or POST /api/v1/admin/tokens), the admin key, or "
+                                  "METRICS_TOKEN. A token holds one scope: read (every admin GET), write (read "
+                                  "and content writes) or metrics (/api/metrics). The scope an operation needs "
+                                  "is listed with it; root means the admin key itself."},
         "AdminSession": {"type": "apiKey", "in": "cookie", "name": "folionaut_session",
-                         "description": "The admin web app's sign-in (POST /api/v1/admin/session). Requests that "
-                                        "change something must also come from this origin and carry the "
+                         "description": "The admin web app's sign-in (POST /api/v1/admin/session, with the admin "
+                                        "key or a write token): it holds the scopes of what signed in. Requests "
+                                        "that change something must also come from this origin and carry the "
                                         "session's csrfToken in X-CSRF-Token (else 403 FORBIDDEN)."},
-        "MetricsToken": {"type": "http", "scheme": "bearer",
-                         "description": "METRICS_TOKEN: read-only access to /api/metrics for scrapers."},
     },
     "schemas": {
         "Error": {
@@ -145,13 +155,36 @@ COMPONENTS: dict[str, Any] = {
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
         "AdminSession": {
-            "type": "object", "required": ["principal", "createdAt", "expiresAt", "csrfToken"],
+            "type": "object", "required": ["principal", "scopes", "createdAt", "expiresAt", "csrfToken"],
             "properties": {
-                "principal": {"type": "string", "examples": ["admin"]},
+                "principal": {"type": "string", "description": "What signed in",
+                              "examples": ["admin key (web session)", "token editor"]},
+                "scopes": {"type": "array", "items": {"type": "string", "enum": ["metrics", "read", "root", "write"]},
+                           "description": "What the session may do (root: token management and backups)"},
                 "createdAt": TIMESTAMP, "expiresAt": TIMESTAMP,
                 "csrfToken": {"type": "string", "description": "Send it in X-CSRF-Token on every change."},
             },
         },
+        "ApiToken": {
+            "type": "object",
+            "required": ["id", "name", "scope", "createdAt", "expiresAt", "lastUsedAt", "status"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^tok_"},
+                "name": TOKEN_NAME_SCHEMA,
+                "scope": {"type": "string", "enum": list(TOKEN_SCOPES)},
+                "createdAt": TIMESTAMP,
+                "expiresAt": {"oneOf": [TIMESTAMP, {"type": "null"}], "description": "null: never expires"},
+                "lastUsedAt": {"oneOf": [TIMESTAMP, {"type": "null"}],
+                               "description": "Updated at most once a minute; null: never used"},
+                "status": {"type": "string", "enum": ["active", "expired"]},
+            },
+        },
+        "ApiTokenCreate": TOKEN_CREATE,
+        "ApiTokenCreated": {"allOf": [{"$ref": "#/components/schemas/ApiToken"}, {
+            "type": "object", "required": ["token"],
+            "properties": {"token": {"type": "string", "pattern": "^folionaut_",
+                                     "description": "The token itself: shown this once, only its hash is kept."}},
+        }]},
         "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
@@ -252,9 +285,15 @@ COMPONENTS: dict[str, Any] = {
                         "headers": CONDITIONAL_HEADERS},
         "BadRequest": json_content(schema("Error"), "VALIDATION_ERROR (with fields) or BAD_REQUEST (malformed JSON, "
                                               "wrong content type)"),
-        "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: missing or wrong credentials"),
-        "Forbidden": json_content(schema("Error"), "FORBIDDEN: a session-cookie request from another origin or "
-                                               "without its CSRF token"),
+        "Unauthorized": json_content(schema("Error"), "UNAUTHORIZED: no credentials, or wrong, expired or revoked "
+                                               "ones", headers={"WWW-Authenticate": {
+                                                   "description": 'Bearer realm="folionaut" (with '
+                                                                  'error="invalid_token" for a bad credential)',
+                                                   "schema": {"type": "string"}}}),
+        "Forbidden": json_content(schema("Error"), "FORBIDDEN: the credential is valid but its scope does not "
+                                            "cover this operation (or, on MCP, the Origin is not allowed; or, with the "
+                                            "web app's session cookie, the request came from another origin or "
+                                            "without its CSRF token)"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
@@ -270,20 +309,26 @@ COMPONENTS: dict[str, Any] = {
 
 # --- building -------------------------------------------------------------------------
 
+def _security(scope: str) -> list[dict[str, list[str]]]:
+    # OpenAPI 3.1 lets non-OAuth schemes list the roles they need: here, the scope.
+    return [{"AdminKey": []}, {"Bearer": [scope]}, {"AdminSession": [scope]}]
+
+
+#: Derived from access (as the edge checks it); METRICS_PUBLIC=true additionally serves /api/metrics to anyone.
 SECURITY: dict[Access, list[dict[str, list[str]]]] = {
-    Access.ADMIN: [{"AdminKey": []}, {"AdminSession": []}],
-    Access.METRICS: [{"AdminKey": []}, {"MetricsToken": []}, {"AdminSession": []}],
+    Access.READ: _security("read"),
+    Access.WRITE: _security("write"),
+    Access.ROOT: _security("root"),
+    Access.METRICS: _security("metrics"),
 }
 
 
 def operation_of(route: Route) -> dict[str, Any]:
-    """The route's operation with what its facts say added: security, Idempotency-Key."""
+    """The route's operation with what its facts say added: security (and its 401/403), Idempotency-Key."""
     operation = dict(route.operation)
     if route.access in SECURITY:
         operation["security"] = SECURITY[route.access]
-        # With the admin web app's cookie, a request failing its CSRF checks is refused with 403.
-        operation["responses"] = {**operation["responses"], **{
-            key: value for key, value in errors(403).items() if key not in operation["responses"]}}
+        operation["responses"] = {**operation["responses"], **errors(401, 403), **operation["responses"]}
     if route.idempotent:
         operation["parameters"] = [*operation.get("parameters", []), param("IdempotencyKey")]
     return operation

@@ -35,11 +35,14 @@ Operation = dict[str, Any]
 
 
 class Access(enum.Enum):
-    """Who may call a route; the edge checks it before the handler runs."""
+    """Who may call a route; the edge checks it before the handler runs (``http/auth.py`` maps each
+    to the scope it needs). Refusals and changes on READ, WRITE and ROOT routes are audited."""
 
     PUBLIC = "public"
-    ADMIN = "admin"  # the admin key (X-Admin-Key); refusals and changes are audited
-    METRICS = "metrics"  # the admin key or METRICS_TOKEN, or anyone with METRICS_PUBLIC=true
+    READ = "read"  # admin reads (drafts, history, chat sessions): the admin key, a read or write token
+    WRITE = "write"  # content writes: the admin key or a write token
+    ROOT = "root"  # token management: the admin key only
+    METRICS = "metrics"  # the admin key, a metrics token or METRICS_TOKEN; anyone with METRICS_PUBLIC=true
 
 
 class Deadline(enum.Enum):

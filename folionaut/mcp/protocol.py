@@ -2,20 +2,40 @@
 
 Two eras of the protocol are spoken side by side:
 
-- Handshake revisions (2025-03-26, 2025-06-18, 2025-11-25): the client sends
-  ``initialize`` (we answer with its version if we speak it, else our newest
-  handshake version), then ``notifications/initialized``; the negotiated
-  version lives in a ``ConnectionState`` that the transport keeps (one per
-  stdio process, one per HTTP session). Only 2025-03-26 allows batches.
+- Handshake revisions (2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25): the
+  client sends ``initialize`` (we answer with its version if we speak it, else
+  our newest handshake version), then ``notifications/initialized``; the
+  negotiated version lives in a ``ConnectionState`` that the transport keeps
+  (one per stdio process, one per HTTP session). What the revisions differ in,
+  and what we therefore send or accept:
+
+  ============================  ==========  ==========  =================
+  revision                      batches     tool        ``title``, tool
+                                            annotations ``outputSchema``,
+                                                        ``structuredContent``
+  ============================  ==========  ==========  =================
+  2024-11-05                    yes [1]_    no          no
+  2025-03-26                    yes         yes         no
+  2025-06-18, 2025-11-25        no          yes         yes
+  ============================  ==========  ==========  =================
+
+  .. [1] 2024-11-05 is plain JSON-RPC 2.0, which has batches; 2025-03-26 made
+     them explicit and 2025-06-18 removed them.
 - The stateless revision (2026-07-28): no handshake and no session. Every
   request carries ``params._meta`` with ``io.modelcontextprotocol/protocolVersion``
   and ``io.modelcontextprotocol/clientCapabilities``; ``server/discover`` tells
   a client what we support; every result carries ``resultType`` (and the
   cacheable ones ``ttlMs``/``cacheScope``); ``ping`` is gone; no batches.
 
+Who is connected is the ``ConnectionState``'s principal (``access/models.py``):
+every MCP client reads as the owner (drafts, archived and deleted items,
+history), and only a principal with the write scope sees and may call the
+write tools (a read-scoped token gets read tools, resources and prompts).
+
 Tool failures (bad arguments, validation, not found) are results with
-``isError: true`` so the model can correct itself; protocol misuse gets a
-JSON-RPC error.
+``isError: true`` so the model can correct itself; protocol misuse (and a write
+tool called without the write scope) gets a JSON-RPC error. ``tools/call`` list
+tools and ``resources/list`` page with opaque cursors.
 """
 
 from __future__ import annotations
@@ -25,32 +45,41 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from folionaut import __version__
-from folionaut.content.assistant_tools import ToolError, ToolRegistry, all_tools
-from folionaut.content.schema import is_name
+from folionaut.access.models import Principal, Scope
+from folionaut.content.assistant_tools import ToolContext, ToolError, ToolRegistry, all_tools
 from folionaut.content.service import ContentService
 from folionaut.core import jsonutil
-from folionaut.core.errors import NotFoundError
 from folionaut.core.logging import get_logger
+from folionaut.mcp.catalog import PROMPTS, RESOURCE_TEMPLATES, get_prompt, list_resources, read_resource, text
+from folionaut.mcp.errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    RpcError,
+    error_response,
+)
+
+__all__ = [
+    "HANDSHAKE_VERSIONS", "LATEST_HANDSHAKE_VERSION", "MODERN_VERSIONS", "SUPPORTED_VERSIONS", "ConnectionState",
+    "McpServer", "check_envelope", "modern_version_of", "unsupported_version_error",
+]
 
 log = get_logger("mcp")
 
-HANDSHAKE_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
+HANDSHAKE_VERSIONS: tuple[str, ...] = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS: tuple[str, ...] = ("2026-07-28",)
 SUPPORTED_VERSIONS: tuple[str, ...] = (*HANDSHAKE_VERSIONS, *MODERN_VERSIONS)
 LATEST_HANDSHAKE_VERSION = HANDSHAKE_VERSIONS[-1]
 #: Revisions that allow JSON-RPC batches (2025-06-18 removed them).
-BATCH_VERSIONS: tuple[str, ...] = ("2025-03-26",)
-#: ``structuredContent`` in tool results exists from this revision on.
+BATCH_VERSIONS: tuple[str, ...] = ("2024-11-05", "2025-03-26")
+#: Tool ``annotations`` exist from 2025-03-26 on.
+ANNOTATION_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25", *MODERN_VERSIONS)
+#: ``title`` (tools, resources, prompts, serverInfo), tool ``outputSchema`` and ``structuredContent``: 2025-06-18 on.
 STRUCTURED_CONTENT_VERSIONS: tuple[str, ...] = ("2025-06-18", "2025-11-25", *MODERN_VERSIONS)
-
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-RESOURCE_NOT_FOUND = -32002
-HEADER_MISMATCH = -32020
-UNSUPPORTED_PROTOCOL_VERSION = -32022
+TITLE_VERSIONS = STRUCTURED_CONTENT_VERSIONS
 
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_META_KEY = "io.modelcontextprotocol/clientCapabilities"
@@ -58,8 +87,6 @@ CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 SERVER_INFO_META_KEY = "io.modelcontextprotocol/serverInfo"
 
 CHANGED_BY = "mcp"
-RESOURCE_SCHEME = "folionaut://content"
-JSON_MIME = "application/json"
 
 COMMON_METHODS = frozenset({
     "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
@@ -73,31 +100,13 @@ CACHEABLE_METHODS = frozenset({
 })
 
 INSTRUCTIONS = (
-    "Folionaut holds a portfolio: items of some type (project, skill, experience, ...) each with a slug and "
-    "JSON data. Read published content with list_types, list_content, get_content and search_content or the "
-    "folionaut://content resources; change it with create_content, update_content and delete_content "
-    "(every change is versioned and can be restored by an admin)."
+    "Folionaut holds a portfolio: items of some type (project, skill, experience, ...) each with a slug, a "
+    "status (draft, published or archived; only published items are public) and JSON data. Read it with "
+    "list_types, list_content, get_content, search_content and get_history, or the folionaut://content "
+    "resources. With write access, change it with create_content, update_content, delete_content, "
+    "publish_content, unpublish_content and restore_content: every change is a new version, and "
+    "restore_content brings back any earlier one."
 )
-
-
-class RpcError(Exception):
-    """A JSON-RPC error answer."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def to_error(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
-
-def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": RpcError(code, message, data).to_error()}
 
 
 def unsupported_version_error(requested: Any, request_id: Any = None) -> dict[str, Any]:
@@ -107,8 +116,10 @@ def unsupported_version_error(requested: Any, request_id: Any = None) -> dict[st
 
 @dataclass(slots=True)
 class ConnectionState:
-    """What a handshake negotiated; one per stdio process or HTTP session."""
+    """Who is connected and what a handshake negotiated; one per stdio process or HTTP session
+    (one per request on the stateless revision)."""
 
+    principal: Principal
     protocol_version: str | None = None
     client_info: dict[str, Any] | None = None
     initialized: bool = False  # notifications/initialized seen
@@ -154,8 +165,6 @@ def check_envelope(params: Mapping[str, Any] | None) -> Envelope:
     return Envelope(version, meta[CLIENT_CAPABILITIES_META_KEY], meta.get(CLIENT_INFO_META_KEY))
 
 
-def _text(payload: Any) -> str:
-    return jsonutil.dumps_str(payload)
 
 
 @dataclass(slots=True)
@@ -170,10 +179,11 @@ class _Call:
 class McpServer:
     """Answers MCP messages for one content service; transports own framing and sessions."""
 
-    def __init__(self, service: ContentService, changed_by: str = CHANGED_BY, *, name: str = "folionaut",
+    def __init__(self, service: ContentService, channel: str = CHANGED_BY, *, name: str = "folionaut",
                  version: str = __version__) -> None:
         self.service = service
-        self.tools = ToolRegistry(all_tools(service, changed_by))
+        self.channel = channel  # history's changedBy for the owner's own credentials
+        self.tools = ToolRegistry(all_tools(service))
         self.server_info = {"name": name, "title": "Folionaut portfolio", "version": version}
         self.capabilities: dict[str, Any] = {
             "tools": {"listChanged": False},
@@ -303,7 +313,7 @@ class McpServer:
             "client": str((client_info or {}).get("name", "unknown"))[:100],
         })
         return {"protocolVersion": version, "capabilities": self.capabilities,
-                "serverInfo": self.server_info, "instructions": INSTRUCTIONS}
+                "serverInfo": _titled(self.server_info, version), "instructions": INSTRUCTIONS}
 
     def _discover(self) -> dict[str, Any]:
         return {"supportedVersions": list(SUPPORTED_VERSIONS), "capabilities": self.capabilities,
@@ -313,171 +323,79 @@ class McpServer:
 
     async def _dispatch(self, call: _Call) -> dict[str, Any]:
         params = call.params
-        _check_cursor(params)
         if call.method == "server/discover":
             return self._discover()
         if call.method == "tools/list":
-            return {"tools": [self._tool_entry(tool) for tool in self.tools.definitions()]}
+            _no_cursor(params)
+            return {"tools": [self._tool_entry(tool, call.version) for tool in self.tools.definitions()
+                              if tool.read_only or call.state.principal.allows(Scope.WRITE)]}
         if call.method == "tools/call":
-            return await self._call_tool(params, call.version)
+            return await self._call_tool(params, call.version, call.state.principal)
         if call.method == "resources/list":
-            return {"resources": await self._resources()}
+            resources, next_cursor = await list_resources(self.service, params.get("cursor"))
+            listed: dict[str, Any] = {"resources": [_titled(entry, call.version) for entry in resources]}
+            return {**listed, "nextCursor": next_cursor} if next_cursor else listed
         if call.method == "resources/templates/list":
-            return {"resourceTemplates": RESOURCE_TEMPLATES}
+            _no_cursor(params)
+            return {"resourceTemplates": [_titled(entry, call.version) for entry in RESOURCE_TEMPLATES]}
         if call.method == "resources/read":
-            return await self._read_resource(params)
+            return await read_resource(self.service, params)
         if call.method == "prompts/list":
-            return {"prompts": PROMPTS}
+            _no_cursor(params)
+            return {"prompts": [_titled(entry, call.version) for entry in PROMPTS]}
         if call.method == "prompts/get":
-            return await self._get_prompt(params)
+            return await get_prompt(self.service, params)
         raise RpcError(METHOD_NOT_FOUND, f"Method not found: {call.method}")  # pragma: no cover
 
     @staticmethod
-    def _tool_entry(tool: Any) -> dict[str, Any]:
-        return {
-            "name": tool.name,
-            "description": tool.description,
-            "inputSchema": tool.input_schema,
-            "annotations": {"readOnlyHint": tool.read_only, "destructiveHint": tool.name == "delete_content",
-                            "idempotentHint": tool.read_only, "openWorldHint": False},
-        }
+    def _tool_entry(tool: Any, version: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": tool.name, "description": tool.description, "inputSchema": tool.input_schema}
+        if version in TITLE_VERSIONS:
+            entry["title"] = tool.title
+            if tool.output_schema is not None:
+                entry["outputSchema"] = tool.output_schema
+        if version in ANNOTATION_VERSIONS:
+            entry["annotations"] = {"title": tool.title, "readOnlyHint": tool.read_only,
+                                    "destructiveHint": tool.destructive, "idempotentHint": tool.read_only,
+                                    "openWorldHint": False}
+        return entry
 
-    async def _call_tool(self, params: dict[str, Any], version: str) -> dict[str, Any]:
+    async def _call_tool(self, params: dict[str, Any], version: str, principal: Principal) -> dict[str, Any]:
         name = params.get("name")
         if not isinstance(name, str):
             raise RpcError(INVALID_PARAMS, "Invalid params: tools/call needs name (a string)")
         arguments = params.get("arguments")
         if arguments is not None and not isinstance(arguments, dict):
             raise RpcError(INVALID_PARAMS, "Invalid params: arguments must be an object")
-        if name not in self.tools:
+        tool = self.tools.get(name)
+        if tool is None:
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
+        if not tool.read_only and not principal.allows(Scope.WRITE):
+            raise RpcError(INVALID_PARAMS, f"Tool {name} changes content and needs write access; this connection "
+                                           f"({principal.label}) may only read")
         try:
-            output = await self.tools.execute(name, arguments)
+            output = await tool.call(arguments, ToolContext(principal.changed_by(self.channel)))
         except ToolError as exc:
             return {"content": [{"type": "text", "text": exc.message}], "isError": True}
         except Exception:
             log.exception("MCP tool %s failed", name)
             return {"content": [{"type": "text", "text": f"{name} failed because of a server error; "
                                                          "try again later"}], "isError": True}
-        result: dict[str, Any] = {"content": [{"type": "text", "text": _text(output)}], "isError": False}
+        result: dict[str, Any] = {"content": [{"type": "text", "text": text(output)}], "isError": False}
         if version in STRUCTURED_CONTENT_VERSIONS:
             result["structuredContent"] = output
         return result
 
-    async def _resources(self) -> list[dict[str, Any]]:
-        resources = [{"uri": RESOURCE_SCHEME, "name": "content", "title": "All published content",
-                      "description": "Every published item, grouped by type", "mimeType": JSON_MIME}]
-        for content_type, count in await self.service.published_types():
-            resources.append({"uri": f"{RESOURCE_SCHEME}/{content_type}", "name": f"content-{content_type}",
-                              "title": f"Published {content_type} items",
-                              "description": f"{count} published {content_type} item(s) in display order",
-                              "mimeType": JSON_MIME})
-        for item in await self.service.list_published():
-            title = item.data.get("title") if isinstance(item.data.get("title"), str) else item.slug
-            resources.append({"uri": f"{RESOURCE_SCHEME}/{item.type}/{item.slug}",
-                              "name": f"{item.type}-{item.slug}", "title": str(title)[:200],
-                              "mimeType": JSON_MIME})
-        return resources
-
-    async def _read_resource(self, params: dict[str, Any]) -> dict[str, Any]:
-        uri = params.get("uri")
-        if not isinstance(uri, str):
-            raise RpcError(INVALID_PARAMS, "Invalid params: resources/read needs uri (a string)")
-        parts = _resource_path(uri)
-        if parts is None:
-            raise RpcError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
-        if not parts:
-            grouped = await self.service.bundle()
-            payload: Any = {kind: [item.to_wire() for item in items] for kind, items in grouped.items()}
-        elif len(parts) == 1:
-            items = await self.service.list_published(parts[0])
-            if not items:  # types are whatever the database has published
-                raise RpcError(RESOURCE_NOT_FOUND, f"Resource not found: {uri} (no published {parts[0]} items)",
-                               {"uri": uri})
-            payload = [item.to_wire() for item in items]
-        else:
-            try:
-                payload = (await self.service.get_published(parts[0], parts[1])).to_wire()
-            except NotFoundError:
-                raise RpcError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri}) from None
-        return {"contents": [{"uri": uri, "mimeType": JSON_MIME, "text": _text(payload)}]}
-
-    async def _get_prompt(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = params.get("name")
-        if not isinstance(name, str):
-            raise RpcError(INVALID_PARAMS, "Invalid params: prompts/get needs name (a string)")
-        arguments = params.get("arguments") or {}
-        if not isinstance(arguments, dict) or not all(isinstance(v, str) for v in arguments.values()):
-            raise RpcError(INVALID_PARAMS, "Invalid params: prompt arguments must be an object of strings")
-        if name == "summarize_portfolio":
-            grouped = await self.service.bundle()
-            bundle = {kind: [item.data for item in items] for kind, items in grouped.items()}
-            return _prompt("Summarize the portfolio", (
-                "Write a short, friendly summary of this portfolio for a visitor: who the owner is, what they "
-                "work on and their strongest skills. Use only the content below.\n\n"
-                f"```json\n{_text(bundle)}\n```"))
-        if name == "explain_project":
-            slug = arguments.get("slug")
-            if not slug:
-                raise RpcError(INVALID_PARAMS, "Invalid params: explain_project needs the argument slug")
-            if not is_name(slug):
-                raise RpcError(INVALID_PARAMS, "Invalid params: slug must be lowercase letters, digits and hyphens")
-            try:
-                project = await self.service.get_published("project", slug)
-            except NotFoundError:
-                raise RpcError(INVALID_PARAMS, f"Invalid params: no published project {slug!r}") from None
-            return _prompt(f"Explain the project {slug}", (
-                "Explain this project to a visitor: the problem it solves, how it was built, the technologies "
-                "used and what is notable about it. Use only the content below.\n\n"
-                f"```json\n{_text(project.to_wire())}\n```"))
-        if name == "compare_skills":
-            skills = [item.data for item in await self.service.list_published("skill")]
-            focus = arguments.get("focus")
-            ask = f" with a focus on {focus}" if focus else ""
-            return _prompt("Compare the skills", (
-                f"Compare the skills in this portfolio{ask}: group related ones, say which are strongest and "
-                "how they complement each other. Use only the content below.\n\n"
-                f"```json\n{_text(skills)}\n```"))
-        raise RpcError(INVALID_PARAMS, f"Invalid params: unknown prompt {name!r}")
-
-
-def _check_cursor(params: dict[str, Any]) -> None:
-    # Every list fits in one page, so we never hand out a cursor: any cursor is one we did not issue.
+def _no_cursor(params: dict[str, Any]) -> None:
+    # These lists fit in one page, so we never hand out a cursor: any cursor is one we did not issue.
     if params.get("cursor") is not None:
         raise RpcError(INVALID_PARAMS, "Invalid params: unknown cursor")
 
 
-def _resource_path(uri: str) -> list[str] | None:
-    """``folionaut://content[/type[/slug]]`` → its path parts; None for anything else."""
-    if uri == RESOURCE_SCHEME:
-        return []
-    if not uri.startswith(RESOURCE_SCHEME + "/"):
-        return None
-    parts = uri[len(RESOURCE_SCHEME) + 1:].split("/")
-    if len(parts) > 2 or not all(is_name(part) for part in parts):
-        return None
-    return parts
+def _titled(entry: dict[str, Any], version: str) -> dict[str, Any]:
+    """``title`` exists from 2025-06-18 on; older revisions get the entry without it."""
+    if version in TITLE_VERSIONS or "title" not in entry:
+        return entry
+    return {key: value for key, value in entry.items() if key != "title"}
 
 
-def _prompt(description: str, text: str) -> dict[str, Any]:
-    return {"description": description, "messages": [{"role": "user", "content": {"type": "text", "text": text}}]}
-
-
-RESOURCE_TEMPLATES: list[dict[str, Any]] = [
-    {"uriTemplate": RESOURCE_SCHEME + "/{type}", "name": "content-by-type", "title": "Published items of one type",
-     "description": "Published items of one content type (see resources/list for the types)", "mimeType": JSON_MIME},
-    {"uriTemplate": RESOURCE_SCHEME + "/{type}/{slug}", "name": "content-item", "title": "One published item",
-     "description": "One published item by type and slug", "mimeType": JSON_MIME},
-]
-
-PROMPTS: list[dict[str, Any]] = [
-    {"name": "summarize_portfolio", "title": "Summarize the portfolio",
-     "description": "A visitor-friendly summary of the whole published portfolio"},
-    {"name": "explain_project", "title": "Explain a project",
-     "description": "Explain one published project",
-     "arguments": [{"name": "slug", "description": "The project's slug", "required": True}]},
-    {"name": "compare_skills", "title": "Compare skills",
-     "description": "Compare and group the published skills",
-     "arguments": [{"name": "focus", "description": "Optional angle, e.g. backend or leadership",
-                    "required": False}]},
-]

@@ -1,4 +1,5 @@
-"""MCP handshake sessions of this process (Streamable HTTP, revisions before 2026-07-28).
+"""MCP handshake sessions of this process (Streamable HTTP revisions before 2026-07-28, and the
+HTTP+SSE transport of 2024-11-05).
 
 Transport-free: the HTTP route (``http/routes/mcp.py``) creates, finds and ends
 them. Bounded (least recently used evicted), idle ones expire; a session with an
@@ -8,6 +9,7 @@ open GET stream never expires while the stream is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -28,6 +30,18 @@ class HttpSession:
     last_used: float
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     streaming: bool = False
+    #: HTTP+SSE sessions (2024-11-05 transport) only: answers waiting for the session's stream; None ends it.
+    outbox: asyncio.Queue[bytes | None] | None = None
+
+    @property
+    def legacy_sse(self) -> bool:
+        return self.outbox is not None
+
+    def end(self) -> None:
+        self.ended.set()
+        if self.outbox is not None:
+            with contextlib.suppress(asyncio.QueueFull):  # a full outbox: the stream sees `ended` when drained
+                self.outbox.put_nowait(None)  # wakes the stream, which then closes
 
 
 class SessionStore:
@@ -43,11 +57,13 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, state: ConnectionState) -> HttpSession:
+    def create(self, state: ConnectionState, *, outbox_size: int = 0) -> HttpSession:
+        """A new session; ``outbox_size`` > 0 makes an HTTP+SSE one (answers queue for its stream)."""
         while len(self._sessions) >= self.max_sessions:
             _, oldest = self._sessions.popitem(last=False)
-            oldest.ended.set()
-        session = HttpSession(secrets.token_urlsafe(24), state, self.clock.monotonic())
+            oldest.end()
+        session = HttpSession(secrets.token_urlsafe(24), state, self.clock.monotonic(),
+                              outbox=asyncio.Queue(outbox_size) if outbox_size else None)
         self._sessions[session.id] = session
         return session
 
@@ -67,7 +83,7 @@ class SessionStore:
         session = self._sessions.pop(session_id, None)
         if session is None:
             return False
-        session.ended.set()
+        session.end()
         return True
 
     def end_all(self) -> None:

@@ -15,15 +15,18 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from folionaut.access.models import STDIO_OWNER, Principal
 from folionaut.core import jsonutil
 from folionaut.mcp.protocol import ConnectionState, McpServer
 
 __all__ = ["protocol_stdout", "serve_connection"]
 
 
-async def serve_connection(server: McpServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Answer every line of ``stdin`` on ``stdout`` until end of input."""
-    state = ConnectionState()
+async def serve_connection(server: McpServer, stdin: BinaryIO, stdout: BinaryIO,
+                           principal: Principal = STDIO_OWNER) -> None:
+    """Answer every line of ``stdin`` on ``stdout`` until end of input, as ``principal`` (the owner by default:
+    whoever can start the process can read the database anyway)."""
+    state = ConnectionState(principal)
     while True:
         # Blocking reads happen in a thread so the event loop stays free for the database.
         line = await asyncio.to_thread(stdin.readline)

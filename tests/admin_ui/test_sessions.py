@@ -11,6 +11,7 @@ import pytest
 
 from folionaut.core.clock import ManualClock
 from folionaut.settings import Settings
+from tests.access.conftest import create_token
 from tests.admin_ui.conftest import SESSION_COOKIE, origin_of, sign_in
 from tests.conftest import ADMIN_KEY
 
@@ -29,7 +30,8 @@ async def test_sign_in_sets_an_httponly_strict_cookie_that_opens_the_admin_api(c
     assert "SameSite=Strict" in set_cookie and "Path=/" in set_cookie and "Max-Age=43200" in set_cookie
     assert "secure" not in attributes  # plain http: a Secure cookie would never come back
     body = (await response.json())["data"]
-    assert body["principal"] == "admin" and len(body["csrfToken"]) == 64
+    assert body["principal"] == "admin key (web session)" and len(body["csrfToken"]) == 64
+    assert body["scopes"] == ["metrics", "read", "root", "write"]  # what the admin key may do
     assert body["expiresAt"] > body["createdAt"]
 
     cookie = response.cookies[SESSION_COOKIE].value
@@ -67,13 +69,14 @@ async def test_wrong_key_is_refused_and_every_attempt_is_audited(
     caplog.set_level(logging.INFO, logger="folionaut.audit")
     wrong = await client.post(SESSION, json={"key": "x" * 40})
     assert wrong.status == 401
-    assert (await wrong.json())["error"]["message"] == "Wrong admin key"
+    assert (await wrong.json())["error"]["message"] == "Wrong admin key or token"
     assert "Set-Cookie" not in wrong.headers
     missing = await client.post(SESSION, json={})
     assert missing.status == 400 and "key" in (await missing.json())["error"]["fields"]
     await client.post(SESSION, json={"key": ADMIN_KEY})
     lines = [record.getMessage() for record in caplog.records if record.name == "folionaut.audit"]
-    assert lines == ["admin sign-in refused: wrong admin key", "admin signed in to the web app"]
+    assert lines == ["admin sign-in refused: wrong admin key or token",
+                     "signed in to the admin web app (admin key (web session))"]
     assert all(ADMIN_KEY not in record.getMessage() and "x" * 40 not in str(record.__dict__)
                for record in caplog.records)
 
@@ -151,3 +154,47 @@ async def test_switched_off_admin_ui_has_no_sign_in(make_client: Any, settings: 
     cookie = {"Cookie": f"{SESSION_COOKIE}=anything"}
     assert (await client.get(CONTENT, headers=cookie)).status == 401
     assert (await client.get(CONTENT, headers={"X-Admin-Key": ADMIN_KEY})).status == 200
+
+
+async def test_a_write_token_signs_in_and_acts_as_itself(client: Any, settings: Settings) -> None:
+    token = await create_token(client, "editor", "write")
+    signed_in = await sign_in(client, key=token)
+    assert signed_in.body["principal"] == "token editor" and signed_in.body["scopes"] == ["read", "write"]
+    created = await client.post(CONTENT, headers=signed_in.headers(), json={"type": "note", "data": {"title": "T"}})
+    assert created.status == 201
+    item = (await created.json())["data"]
+    history = await client.get(f"{CONTENT}/{item['id']}/history", headers=signed_in.headers())
+    assert (await history.json())["data"][0]["changedBy"] == "token:editor"  # history names the token
+    # What the token may not do, its session may not either: backups and token management are the owner's.
+    assert (await client.get("/api/v1/admin/backup", headers=signed_in.headers())).status == 403
+    assert (await client.get("/api/v1/admin/tokens", headers=signed_in.headers())).status == 403
+
+
+@pytest.mark.parametrize("scope", ["read", "metrics"])
+async def test_tokens_without_the_write_scope_cannot_sign_in(client: Any, scope: str) -> None:
+    token = await create_token(client, f"just-{scope}", scope)
+    response = await client.post(SESSION, json={"key": token})
+    assert response.status == 403 and "Set-Cookie" not in response.headers
+    assert "write scope" in (await response.json())["error"]["message"]
+
+
+async def test_revoking_the_token_ends_its_sessions(client: Any) -> None:
+    token = await create_token(client, "short-lived", "write")
+    signed_in = await sign_in(client, key=token)
+    assert (await client.get(CONTENT, headers=signed_in.headers())).status == 200
+    revoked = await client.delete("/api/v1/admin/tokens/short-lived", headers={"X-Admin-Key": ADMIN_KEY})
+    assert revoked.status == 200
+    assert (await client.get(CONTENT, headers=signed_in.headers())).status == 401
+    assert (await (await client.get(SESSION, headers=signed_in.headers())).json()) == {"data": None}
+
+
+async def test_a_session_never_outlives_its_token(make_client: Any, settings: Settings) -> None:
+    clock = ManualClock()
+    client = await make_client(settings, clock=clock)
+    token = await create_token(client, "one-hour", "write", expiresIn="1h")
+    signed_in = await sign_in(client, key=token)
+    listed = await client.get("/api/v1/admin/tokens", headers={"X-Admin-Key": ADMIN_KEY})
+    token_expiry = (await listed.json())["data"][0]["expiresAt"]
+    assert signed_in.body["expiresAt"] == token_expiry  # capped: not 12 hours on
+    clock.advance(3601)
+    assert (await client.get(CONTENT, headers=signed_in.headers())).status == 401

@@ -28,7 +28,7 @@ def test_sign_in_create_edit_conflict_history_restore_delete_untrash_sign_out(ap
     app.watch.expect(401)  # a wrong key first: the message sits next to the field
     page.get_by_label("Admin key").fill("not-the-key-" + "x" * 30)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".field-error")).to_have_text("Wrong admin key")
+    expect(page.locator(".field-error")).to_have_text("Wrong admin key or token")
     expect(page.get_by_label("Admin key")).to_have_attribute("aria-invalid", "true")
     app.sign_in()
     app.heading("Overview")

@@ -42,7 +42,9 @@ def test_docs_render_every_operation_from_the_served_document(app: App) -> None:
 
     # Credentials are explained, and the session cookie is among them.
     put_item = card_of(page, "put", "/api/v1/admin/content/{id}")
-    expect(put_item).to_contain_text("Credentials, any of: AdminKey (X-Admin-Key header), AdminSession")
+    expect(put_item).to_contain_text("Credentials, any of: AdminKey (X-Admin-Key header), "
+                                     "Bearer (bearer http, scope write), AdminSession (folionaut_session cookie, "
+                                     "scope write)")
     expect(put_item.locator("table.params")).to_contain_text("If-Match")
 
     # The filter narrows the list as one types.

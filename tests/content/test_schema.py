@@ -17,7 +17,7 @@ async def test_openapi_and_mcp_publish_the_one_declaration(client: Any) -> None:
     document = await (await client.get("/api/openapi.json")).json()
     assert document["components"]["schemas"]["ContentCreate"] == CONTENT_CREATE
     assert document["components"]["schemas"]["ContentUpdate"] == CONTENT_UPDATE
-    tools = {tool.name: tool for tool in all_tools(client.server.app[RUNTIME].content, "mcp")}
+    tools = {tool.name: tool for tool in all_tools(client.server.app[RUNTIME].content)}
     assert tools["create_content"].input_schema["properties"] == CONTENT_CREATE["properties"]
     assert tools["create_content"].input_schema["required"] == CONTENT_CREATE["required"]
     update = dict(tools["update_content"].input_schema["properties"])
@@ -33,7 +33,7 @@ async def test_a_bad_name_is_refused_alike_by_the_api_and_by_mcp(
     response = await client.post(ADMIN, headers=admin_headers, json=body)
     assert response.status == 400
     assert (await response.json())["error"]["fields"] == {field: [NAME_RULE]}
-    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content, "mcp"))
+    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content))
     with pytest.raises(ToolError, match=f"{field}: {NAME_RULE}"):
         await registry.execute("create_content", body)
     listed = await (await client.get(ADMIN, headers=admin_headers)).json()

@@ -22,8 +22,8 @@ async def test_admin_changes_and_refusals_are_audited(
 
     lines = [(r.levelname, r.getMessage(), getattr(r, "ipHash", None)) for r in caplog.records
              if r.name == "folionaut.audit"]
-    assert lines[0][:2] == ("INFO", "admin POST /api/v1/admin/content answered 201")
-    assert lines[1][:2] == ("WARNING", "admin request refused: missing or wrong X-Admin-Key")
+    assert lines[0][:2] == ("INFO", "admin POST /api/v1/admin/content answered 201 (admin key)")
+    assert lines[1][:2] == ("WARNING", "admin request refused (401 UNAUTHORIZED): invalid credentials")
     assert len(lines) == 2
     assert all(ip_hash and "127.0.0.1" not in ip_hash for _, _, ip_hash in lines)
     assert all(ADMIN_KEY not in record.getMessage() for record in caplog.records)

@@ -56,11 +56,9 @@ def test_every_declared_route_has_its_facts_and_its_operation() -> None:
                 problems.append(f"{where}: its operation needs {needed!r}")
         if "security" in operation:
             problems.append(f"{where}: security comes from access=, not from the operation")
-        if route.access is Access.ADMIN and "401" not in operation.get("responses", {}):
-            problems.append(f"{where}: an admin route answers 401; document it")
         if route.limiter is not None and "429" not in operation.get("responses", {}):
             problems.append(f"{where}: a rate-limited route answers 429; document it")
-        if route.method in ("POST", "PUT", "DELETE") and route.access is Access.ADMIN and not route.idempotent \
+        if route.method in ("POST", "PUT", "DELETE") and route.access is Access.WRITE and not route.idempotent \
                 and not route.path.startswith(("/api/mcp", "/api/v1/admin/chat")):
             problems.append(f"{where}: admin content writes honour Idempotency-Key (idempotent=True)")
     assert not problems, "\n".join(problems)
@@ -136,12 +134,41 @@ async def test_document_is_internally_consistent(make_client: Any, settings: Set
                 if not re.fullmatch(r"[1-5]\d\d", status):
                     problems.append(f"{where}: bad status {status}")
             # Signing in to the admin web app is how one gets a session: those routes are open.
+            schemes_used = [list(requirement) for requirement in operation.get("security", [])]
             if path.startswith("/api/v1/admin/") and path != "/api/v1/admin/session" \
-                    and operation.get("security") != [{"AdminKey": []}, {"AdminSession": []}]:
-                problems.append(f"{where}: admin routes take the admin key or the web app's session")
+                    and schemes_used != [["AdminKey"], ["Bearer"], ["AdminSession"]]:
+                problems.append(f"{where}: admin routes take the admin key, a bearer token or the web app's session")
+            if "security" in operation and not {"401", "403"} <= set(operation["responses"]):
+                problems.append(f"{where}: a route with security answers 401 and 403; document them")
     duplicates = {op for op in operation_ids if operation_ids.count(op) > 1 or not op}
     if duplicates:
         problems.append(f"operationIds missing or not unique: {sorted(duplicates)}")
     error = document["components"]["schemas"]["Error"]["properties"]["error"]
     assert set(error["properties"]) == {"code", "message", "requestId", "fields", "retryAfter"}
     assert not problems, "\n".join(problems)
+
+
+async def test_security_and_its_refusals_are_derived_from_access(client: Any) -> None:
+    """Each route's security names the scope its access needs, as the edge checks it; 401 and 403 documented."""
+    document = await (await client.get("/api/openapi.json")).json()
+    paths = document["paths"]
+    expected = {
+        ("get", "/api/v1/admin/content"): "read", ("post", "/api/v1/admin/content"): "write",
+        ("get", "/api/v1/admin/content/{id}/history"): "read", ("delete", "/api/v1/admin/chat/sessions/{id}"): "write",
+        ("get", "/api/v1/admin/tokens"): "root", ("post", "/api/mcp"): "read", ("get", "/api/metrics"): "metrics",
+    }
+    for (method, path), scope in expected.items():
+        operation = paths[path][method]
+        assert operation["security"] == [{"AdminKey": []}, {"Bearer": [scope]}, {"AdminSession": [scope]}], \
+            (method, path)
+        assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    assert "security" not in paths["/api/v1/content"]["get"]
+    assert "403" not in paths["/api/v1/content"]["get"]["responses"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["Bearer"]["type"] == "http" and schemes["Bearer"]["scheme"] == "bearer"
+    assert "FORBIDDEN" in document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"][
+        "enum"]
+    unauthorized = document["components"]["responses"]["Unauthorized"]
+    assert "WWW-Authenticate" in unauthorized["headers"]
+    created = paths["/api/v1/admin/tokens"]["post"]
+    assert "Idempotency-Key" not in str(created.get("parameters", []))  # the secret is never stored for replays

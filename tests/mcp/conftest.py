@@ -1,19 +1,21 @@
-"""MCP test helpers: seeded content over the real admin API, and the SDK-1.x interpreter."""
+"""MCP test helpers: seeded content over the real admin API, tokens, and the prepared 1.x SDK clients."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+import asyncio
+import importlib.util
+import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-#: The 1.x SDK cannot share a virtualenv with 2.x: it lives in its own, built once and kept (git-ignored).
-SDK1_VENV = Path(os.environ.get("FOLIONAUT_MCP1_VENV", REPO / ".venv-mcp1"))
-SDK1_REQUIREMENT = "mcp>=1.30,<2"
+#: The 1.x SDKs cannot share the test virtualenv with 2.x: each has its own, prepared before pytest runs.
+PREPARE_SCRIPT = REPO / "scripts" / "prepare_test_clients.py"
+SDK1_SCRIPT = Path(__file__).with_name("sdk1_client.py")
 
 SEED = [
     {"type": "project", "slug": "rocket", "status": "published",
@@ -38,17 +40,38 @@ async def seed_content(client: Any, admin_headers: dict[str, str]) -> dict[str, 
     return ids
 
 
-@pytest.fixture(scope="session")
-def sdk1_python() -> str:
-    """A Python with the 1.x `mcp` SDK, in a virtualenv of its own (created on first use)."""
-    python = SDK1_VENV / "bin" / "python"
-    check = [str(python), "-c", "import mcp, importlib.metadata as m; assert m.version('mcp').startswith('1.')"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return str(python)
-    steps = [[sys.executable, "-m", "venv", str(SDK1_VENV)],
-             [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", SDK1_REQUIREMENT]]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            pytest.fail(f"could not prepare the mcp 1.x client venv ({' '.join(step)}): {done.stderr[-2000:]}")
-    return str(python)
+def _prepare_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("prepare_test_clients", PREPARE_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def client_python(name: str) -> str:
+    """The interpreter of a prepared client virtualenv; skips (naming the script) when it is missing."""
+    prepared = _prepare_script().client_python(name)
+    if prepared is None:
+        pytest.skip(f"the {name} client virtualenv is not prepared: run "
+                    f"`python3 scripts/prepare_test_clients.py {name}` (.ci/run does) before pytest")
+    return str(prepared)
+
+
+async def run_client(python: str, *args: str) -> dict[str, Any]:
+    """Run tests/mcp/sdk1_client.py in a client virtualenv (bounded); its JSON report."""
+    process = await asyncio.create_subprocess_exec(
+        python, str(SDK1_SCRIPT), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode == 0, stderr.decode()[-3000:]
+    return json.loads(stdout)
+
+
+@pytest.fixture
+def python_executable() -> str:
+    """The interpreter running the tests: it has folionaut installed, so `-m folionaut mcp` works from anywhere."""
+    return sys.executable

@@ -36,7 +36,7 @@ async def test_session_lifecycle_and_errors(client: Any) -> None:
     in_session = _headers(**{"Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"})
 
     tools = await client.post("/api/mcp", headers=in_session, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
-    assert len((await tools.json())["result"]["tools"]) == 7
+    assert len((await tools.json())["result"]["tools"]) == 11
 
     unknown = await client.post("/api/mcp", headers=in_session, json={"jsonrpc": "2.0", "id": 3, "method": "nope"})
     assert (await unknown.json())["error"]["code"] == -32601
@@ -90,6 +90,8 @@ async def test_wrong_or_missing_admin_key(client: Any) -> None:
             response = await client.request(method, "/api/mcp", json=body, headers=headers)
             assert response.status == 401, method
             assert "Mcp-Session-Id" not in response.headers
+            # The challenge tells Inspector, fastmcp and the SDKs to send a bearer token (no OAuth discovery).
+            assert response.headers["WWW-Authenticate"].startswith('Bearer realm="folionaut"')
 
 
 async def test_batches_in_2025_03_26(client: Any) -> None:

@@ -13,17 +13,20 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
+from tests.access.conftest import create_token
 from tests.conftest import ADMIN_KEY
 from tests.mcp.conftest import seed_content
 
-TOOL_NAMES = {"list_types", "list_content", "get_content", "search_content",
-              "create_content", "update_content", "delete_content"}
+READ_TOOLS = {"list_types", "list_content", "get_content", "search_content", "get_history"}
+TOOL_NAMES = READ_TOOLS | {"create_content", "update_content", "delete_content", "restore_content",
+                           "publish_content", "unpublish_content"}
 
 
 @asynccontextmanager
-async def sdk_client(client: Any, mode: str, admin_key: str = ADMIN_KEY) -> AsyncIterator[Client]:
+async def sdk_client(client: Any, mode: str, admin_key: str = ADMIN_KEY,
+                     headers: dict[str, str] | None = None) -> AsyncIterator[Client]:
     url = str(client.make_url("/api/mcp"))
-    async with create_mcp_http_client(headers={"X-Admin-Key": admin_key}) as http:
+    async with create_mcp_http_client(headers=headers or {"X-Admin-Key": admin_key}) as http:
         async with Client(streamable_http_client(url, http_client=http), mode=mode, cache=None) as mcp:
             yield mcp
 
@@ -33,14 +36,16 @@ def _json(result: Any) -> Any:
     return json.loads(result.content[0].text)
 
 
-async def _exercise_reads(mcp: Client) -> None:
+async def _exercise_reads(mcp: Client, tool_names: set[str] = TOOL_NAMES) -> None:
     tools = await mcp.list_tools()
-    assert {tool.name for tool in tools.tools} == TOOL_NAMES
+    assert {tool.name for tool in tools.tools} == tool_names
+    assert all(tool.title and tool.output_schema for tool in tools.tools)  # 2025-06-18 on: titles, output schemas
     schemas = {tool.name: tool.input_schema for tool in tools.tools}
-    assert schemas["get_content"]["required"] == ["type", "slug"]
+    assert schemas["get_history"]["required"] == ["id"]
 
-    types = _json(await mcp.call_tool("list_types", {}))
-    assert types == {"types": [{"type": "project", "count": 2}, {"type": "skill", "count": 2}]}
+    types = _json(await mcp.call_tool("list_types", {}))  # the owner's view: drafts count
+    assert types == {"types": [{"type": "project", "count": 3, "statuses": {"draft": 1, "published": 2}},
+                               {"type": "skill", "count": 2, "statuses": {"published": 2}}]}
     listed = _json(await mcp.call_tool("list_content", {"type": "skill"}))
     assert [item["slug"] for item in listed["items"]] == ["python", "rust"]
     item = _json(await mcp.call_tool("get_content", {"type": "project", "slug": "rocket"}))
@@ -48,8 +53,10 @@ async def _exercise_reads(mcp: Client) -> None:
     found = _json(await mcp.call_tool("search_content", {"query": "orbital"}))
     assert [hit["slug"] for hit in found["results"]] == ["rocket"]
 
-    missing = await mcp.call_tool("get_content", {"type": "project", "slug": "secret"})  # a draft is not public
-    assert missing.is_error and "No published content" in missing.content[0].text
+    draft = await mcp.call_tool("get_content", {"type": "project", "slug": "secret"})  # drafts: the owner's
+    assert draft.structured_content == _json(draft) and _json(draft)["item"]["status"] == "draft"
+    missing = await mcp.call_tool("get_content", {"type": "project", "slug": "nothing"})
+    assert missing.is_error and "not found" in missing.content[0].text
     bad = await mcp.call_tool("list_content", {"type": "Not A Type!"})
     assert bad.is_error and "Invalid arguments for list_content" in bad.content[0].text
 
@@ -57,18 +64,20 @@ async def _exercise_reads(mcp: Client) -> None:
     uris = {str(resource.uri) for resource in resources.resources}
     assert {"folionaut://content", "folionaut://content/project", "folionaut://content/skill",
             "folionaut://content/project/rocket"} <= uris
-    assert "folionaut://content/project/secret" not in uris
+    assert "folionaut://content/project/secret" in uris
     templates = await mcp.list_resource_templates()
     assert {t.uri_template for t in templates.resource_templates} == {
         "folionaut://content/{type}", "folionaut://content/{type}/{slug}"}
     bundle = json.loads((await mcp.read_resource("folionaut://content")).contents[0].text)
-    assert set(bundle) == {"project", "skill"}
+    assert set(bundle) == {"project", "skill"} and len(bundle["project"]) == 3
     skills = json.loads((await mcp.read_resource("folionaut://content/skill")).contents[0].text)
     assert [skill["slug"] for skill in skills] == ["python", "rust"]
     rocket = json.loads((await mcp.read_resource("folionaut://content/project/rocket")).contents[0].text)
     assert rocket["data"]["description"].startswith("Plans rocket")
+    secret = json.loads((await mcp.read_resource("folionaut://content/project/secret")).contents[0].text)
+    assert secret["status"] == "draft"
     with pytest.raises(MCPError) as not_found:
-        await mcp.read_resource("folionaut://content/project/secret")
+        await mcp.read_resource("folionaut://content/project/nothing")
     assert not_found.value.error.code == -32002
 
     prompts = await mcp.list_prompts()
@@ -145,3 +154,54 @@ async def test_wrong_admin_key_is_refused(client: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces a 401 as a connection failure
         async with sdk_client(client, "legacy", admin_key="x" * 40):
             pass
+
+
+@pytest.mark.filterwarnings("ignore:ping is removed")
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_read_token_reads_everything_and_writes_nothing(client: Any, admin_headers: dict[str, str],
+                                                                mode: str) -> None:
+    await seed_content(client, admin_headers)
+    token = await create_token(client, "assistant-read", "read")
+    async with sdk_client(client, mode, headers={"Authorization": f"Bearer {token}"}) as mcp:
+        await _exercise_reads(mcp, READ_TOOLS)  # write tools are not listed
+        with pytest.raises(MCPError) as refused:
+            await mcp.call_tool("create_content", {"type": "note", "data": {"title": "Not allowed"}})
+        assert refused.value.error.code == -32602 and "needs write access" in refused.value.error.message
+        with pytest.raises(MCPError):
+            await mcp.call_tool("publish_content", {"id": "content_secret"})
+    listed = await client.get("/api/v1/admin/content?type=note", headers=admin_headers)
+    assert (await listed.json())["data"] == []
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_write_token_edits_and_history_names_it(client: Any, admin_headers: dict[str, str],
+                                                        mode: str) -> None:
+    ids = await seed_content(client, admin_headers)
+    token = await create_token(client, "assistant-write", "write")
+    async with sdk_client(client, mode, headers={"Authorization": f"Bearer {token}"}) as mcp:
+        assert {tool.name for tool in (await mcp.list_tools()).tools} == TOOL_NAMES
+        published = _json(await mcp.call_tool("publish_content", {"id": ids["secret"], "version": 1}))
+        assert published["item"]["status"] == "published"
+        public = await client.get("/api/v1/content/project/secret")  # the public API serves it at once
+        assert public.status == 200
+        history = _json(await mcp.call_tool("get_history", {"id": ids["secret"], "limit": 1}))
+        assert [entry["version"] for entry in history["entries"]] == [2] and "nextCursor" in history
+        older = _json(await mcp.call_tool("get_history", {"id": ids["secret"], "limit": 1,
+                                                          "cursor": history["nextCursor"]}))
+        assert [entry["version"] for entry in older["entries"]] == [1] and "nextCursor" not in older
+        unpublished = _json(await mcp.call_tool("unpublish_content", {"id": ids["secret"]}))
+        assert unpublished["item"]["status"] == "draft"
+        assert (await client.get("/api/v1/content/project/secret")).status == 404
+    entries = (await (await client.get(f"/api/v1/admin/content/{ids['secret']}/history",
+                                       headers=admin_headers)).json())["data"]
+    assert [(entry["changeType"], entry["changedBy"]) for entry in entries] == [
+        ("updated", "token:assistant-write"), ("updated", "token:assistant-write"), ("created", "admin")]
+
+
+async def test_a_revoked_token_is_refused_mid_session(client: Any, admin_headers: dict[str, str]) -> None:
+    token = await create_token(client, "short-lived", "read")
+    async with sdk_client(client, "legacy", headers={"Authorization": f"Bearer {token}"}) as mcp:
+        assert (await mcp.list_tools()).tools
+        assert (await client.delete("/api/v1/admin/tokens/short-lived", headers=admin_headers)).status == 200
+        with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the 401 as a failed request
+            await mcp.list_tools()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from tests.mcp.conftest import REPO
 
@@ -21,8 +22,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {"FOLIONAUT_DATA_DIR": str(data_dir), "FOLIONAUT_ENV": "test", "LOG_LEVEL": "info", **extra}
 
 
-def _params(data_dir: Path) -> StdioServerParameters:
-    return StdioServerParameters(command=sys.executable, args=["-m", "folionaut", "mcp"], env=_env(data_dir),
+def _params(data_dir: Path, *flags: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "folionaut", "mcp", *flags], env=_env(data_dir),
                                  cwd=str(REPO))
 
 
@@ -53,7 +54,8 @@ async def test_sdk_client_over_stdio(data_dir: Path, mode: str) -> None:
         _json(await mcp.call_tool("update_content", {"id": project["id"], "sortOrder": 3}))
         _json(await mcp.call_tool("delete_content", {"id": skill["id"]}))
 
-        assert _json(await mcp.call_tool("list_types", {})) == {"types": [{"type": "project", "count": 1}]}
+        assert _json(await mcp.call_tool("list_types", {})) == {
+            "types": [{"type": "project", "count": 1, "statuses": {"published": 1}}]}
         assert _json(await mcp.call_tool("list_content", {}))["items"][0]["slug"] == "stdio-demo"
         assert _json(await mcp.call_tool("get_content", {"type": "project", "slug": "stdio-demo"}))["item"][
             "sortOrder"] == 3
@@ -105,7 +107,7 @@ def test_raw_stdio_stdout_carries_only_protocol_messages(data_dir: Path) -> None
     assert [reply["id"] for reply in replies[4]] == [3, 4]  # 2025-03-26 allows batches
     assert replies[5]["error"]["code"] == -32602
     assert replies[6]["result"]["isError"] is True
-    assert "type: Required" in replies[6]["result"]["content"][0]["text"]
+    assert "Give the item's id, or its type and slug" in replies[6]["result"]["content"][0]["text"]
     assert len(replies) == 7
     assert "serving MCP on stdio" in done.stderr  # logs went to stderr
 
@@ -115,3 +117,17 @@ def test_disabled_feature_exits_2_with_one_line(data_dir: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == ["folionaut: MCP is disabled (FEATURE_MCP_SERVER=false)"]
+
+
+async def test_read_only_stdio_offers_and_allows_only_reads(data_dir: Path) -> None:
+    async with Client(_params(data_dir), mode="legacy", cache=None, read_timeout_seconds=TIMEOUT) as owner:
+        draft = _json(await owner.call_tool("create_content", {"type": "post", "data": {"title": "Draft"}}))["item"]
+    async with Client(_params(data_dir, "--read-only"), mode="legacy", cache=None,
+                      read_timeout_seconds=TIMEOUT) as mcp:
+        tools = {tool.name for tool in (await mcp.list_tools()).tools}
+        assert tools == {"list_types", "list_content", "get_content", "search_content", "get_history"}
+        assert _json(await mcp.call_tool("get_content", {"id": draft["id"]}))["item"]["status"] == "draft"
+        with pytest.raises(MCPError) as refused:
+            await mcp.call_tool("delete_content", {"id": draft["id"]})
+        assert "needs write access" in refused.value.error.message
+    assert [(change, by) for _, change, by in _history(data_dir)] == [("created", "mcp")]

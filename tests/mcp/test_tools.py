@@ -1,4 +1,4 @@
-"""The shared content tools as chat sees them: OpenAI function definitions and tool errors."""
+"""The shared content tools: as chat sees them (published only, OpenAI functions) and as MCP's owner does."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from folionaut.content.assistant_tools import ToolError, ToolRegistry, all_tools, read_tools
+from folionaut.content.assistant_tools import ToolContext, ToolError, ToolRegistry, View, all_tools, read_tools
 from folionaut.http.state import RUNTIME
 from tests.mcp.conftest import seed_content
 
@@ -23,19 +23,81 @@ async def test_read_tools_map_onto_openai_function_calling(client: Any, admin_he
 
     assert (await registry.execute("get_content", {"type": "skill", "slug": "rust"}))["item"]["data"]["level"] == (
         "intermediate")
+    with pytest.raises(ToolError, match="No published content"):  # the chat never sees drafts
+        await registry.execute("get_content", {"type": "project", "slug": "secret"})
+    assert await registry.execute("list_types", {}) == {
+        "types": [{"type": "project", "count": 2}, {"type": "skill", "count": 2}]}
     with pytest.raises(ToolError, match="Unknown tool: 'create_content'"):  # chat gets no write tools
         await registry.execute("create_content", {"type": "x", "data": {"a": 1}})
     with pytest.raises(ToolError, match="limit: Must be between 1 and 20"):
         await registry.execute("search_content", {"query": "x", "limit": 500})
     with pytest.raises(ToolError, match="extra: Unknown field"):
         await registry.execute("list_types", {"extra": True})
+    with pytest.raises(ToolError, match="cursor: Unknown field"):  # the public view does not page
+        await registry.execute("list_content", {"cursor": "x"})
 
 
 async def test_write_tool_errors_are_tool_errors(client: Any) -> None:
-    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content, "mcp"))
+    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content))
     with pytest.raises(ToolError, match=r"slug: Required when data\.title is missing"):
         await registry.execute("create_content", {"type": "project", "data": {"body": "no title"}})
     with pytest.raises(ToolError, match="Must be a content id"):
         await registry.execute("delete_content", {"id": "nope-not-an-id"})
     with pytest.raises(ToolError, match="Provide at least one of"):
         await registry.execute("update_content", {"id": "content_abc"})
+    with pytest.raises(ToolError, match="Version 9 not found"):
+        created = await registry.execute("create_content", {"type": "note", "data": {"title": "n"}})
+        await registry.execute("restore_content", {"id": created["item"]["id"], "version": 9})
+
+
+async def test_the_owner_pages_through_everything_with_cursors(client: Any, admin_headers: dict[str, str]) -> None:
+    await seed_content(client, admin_headers)
+    registry = ToolRegistry(read_tools(client.server.app[RUNTIME].content, View.OWNER))
+    seen: list[str] = []
+    arguments: dict[str, Any] = {"type": "project", "limit": 2}
+    for _ in range(5):  # bounded: 3 projects in pages of 2
+        page = await registry.execute("list_content", arguments)
+        seen += [item["slug"] for item in page["items"]]
+        if "nextCursor" not in page:
+            break
+        arguments = {"type": "project", "limit": 2, "cursor": page["nextCursor"]}
+    assert sorted(seen) == ["garden", "rocket", "secret"] and len(seen) == 3
+    drafts = await registry.execute("list_content", {"status": "draft"})
+    assert [item["slug"] for item in drafts["items"]] == ["secret"] and "nextCursor" not in drafts
+    first = await registry.execute("list_content", {"type": "project", "limit": 1})
+    with pytest.raises(ToolError, match="belongs to a query with other arguments"):
+        await registry.execute("list_content", {"type": "skill", "limit": 1, "cursor": first["nextCursor"]})
+    with pytest.raises(ToolError, match="Invalid cursor"):
+        await registry.execute("list_content", {"cursor": "not-ours"})
+    found = await registry.execute("search_content", {"query": "secret"})
+    assert [item["slug"] for item in found["results"]] == ["secret"]  # search sees drafts too
+
+
+async def test_publish_unpublish_restore_and_deleted_items(client: Any, admin_headers: dict[str, str]) -> None:
+    ids = await seed_content(client, admin_headers)
+    registry = ToolRegistry(all_tools(client.server.app[RUNTIME].content))
+    context = ToolContext("token:editor")
+    secret = ids["secret"]
+    assert (await registry.execute("publish_content", {"id": secret}, context))["item"]["status"] == "published"
+    assert (await client.get("/api/v1/content/project/secret")).status == 200
+    with pytest.raises(ToolError, match="Version conflict"):
+        await registry.execute("unpublish_content", {"id": secret, "version": 1}, context)
+    archived = await registry.execute("unpublish_content", {"id": secret, "status": "archived", "version": 2}, context)
+    assert archived["item"]["status"] == "archived" and archived["item"]["version"] == 3
+    await registry.execute("update_content", {"id": secret, "data": {"title": "Renamed"}}, context)
+    await registry.execute("delete_content", {"id": secret}, context)
+    deleted = await registry.execute("get_content", {"id": secret})
+    assert deleted["item"]["deletedAt"] is not None  # the owner still finds it, by id or by slug
+    assert (await registry.execute("get_content", {"type": "project", "slug": "secret"}))["item"]["id"] == secret
+    visible = await registry.execute("list_content", {"type": "project"})
+    assert "secret" not in [item["slug"] for item in visible["items"]]  # deleted items only on request
+    listed = await registry.execute("list_content", {"type": "project", "includeDeleted": True})
+    assert "secret" in [item["slug"] for item in listed["items"]]
+    restored = await registry.execute("restore_content", {"id": secret, "version": 1}, context)
+    assert restored["item"]["data"] == {"title": "Secret Draft"} and restored["item"]["deletedAt"] is None
+    history = await registry.execute("get_history", {"id": secret})
+    assert [(entry["changeType"], entry["changedBy"]) for entry in history["entries"]] == [
+        ("restored", "token:editor"), ("deleted", "token:editor"), ("updated", "token:editor"),
+        ("updated", "token:editor"), ("updated", "token:editor"), ("created", "admin")]
+    with pytest.raises(ToolError, match="either id, or type and slug"):
+        await registry.execute("get_content", {"id": secret, "type": "project"})

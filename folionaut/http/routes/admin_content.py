@@ -1,4 +1,5 @@
-"""Admin content API: CRUD, history and restore (X-Admin-Key); mutations honour Idempotency-Key."""
+"""Admin content API: CRUD, history and restore (reads: the read scope; changes: the write scope);
+mutations honour Idempotency-Key. History rows name the credential that made each change."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from folionaut.content.validation import (
 )
 from folionaut.core.errors import ValidationError
 from folionaut.http import openapi as oa
+from folionaut.http.auth import principal_of
 from folionaut.http.params import query_bool, query_int, query_str
 from folionaut.http.responses import data_response, json_response, read_json, success_response
 from folionaut.http.routing import Access, Route
@@ -29,13 +31,17 @@ from folionaut.http.state import RUNTIME
 
 __all__ = ["ROUTES", "item_etag"]
 
-CHANGED_BY = "admin"
+CHANNEL = "admin"
 # The admin ETag (W/"v3", or strong "v3") or the bare version number (3).
 _IF_MATCH = re.compile(r'^[ \t]*(?:(?:W/)?"v?(\d{1,16})"|v?(\d{1,16}))[ \t]*$')
 
 
 def _content(request: web.Request) -> ContentService:
     return request.app[RUNTIME].content
+
+
+def _changed_by(request: web.Request) -> str:
+    return principal_of(request).changed_by(CHANNEL)
 
 
 def item_etag(version: int) -> str:
@@ -73,7 +79,7 @@ async def list_items(request: web.Request) -> web.Response:
         search=check_search(query_str(request, "q")),
         sort=sort, descending=descending,
     )
-    items, total = await _content(request).list_admin(
+    items, total = await _content(request).find_admin(
         query, limit=query_int(request, "limit", 50, 1, 100), offset=query_int(request, "offset", 0, 0, 2**31),
         with_total=query_bool(request, "includeTotal"),
     )
@@ -90,7 +96,7 @@ async def get_item(request: web.Request) -> web.Response:
 
 async def create_item(request: web.Request) -> web.Response:
     request_input = parse_create(await read_json(request))
-    item = await _content(request).create(request_input, CHANGED_BY)
+    item = await _content(request).create(request_input, _changed_by(request))
     return data_response(item.to_wire(), status=201, headers={"ETag": item_etag(item.version)})
 
 
@@ -98,13 +104,13 @@ async def update_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     update = parse_update(await read_json(request))
     update = replace(update, version=_expected_version(request, update.version))
-    item = await _content(request).update(content_id, update, CHANGED_BY)
+    item = await _content(request).update(content_id, update, _changed_by(request))
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
 async def delete_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
-    await _content(request).delete(content_id, CHANGED_BY, hard=query_bool(request, "hard"))
+    await _content(request).delete(content_id, _changed_by(request), hard=query_bool(request, "hard"))
     return success_response()
 
 
@@ -120,7 +126,7 @@ async def history(request: web.Request) -> web.Response:
 async def restore(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     version = parse_restore(await read_json(request))
-    item = await _content(request).restore(content_id, version, CHANGED_BY)
+    item = await _content(request).restore(content_id, version, _changed_by(request))
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
@@ -130,7 +136,7 @@ _BOOLEAN_QUERY = {"type": "string", "enum": ["true", "false", "1", "0"], "defaul
 _WRITTEN_HEADERS = {**oa.ETAG_HEADER, **oa.REPLAYED}
 
 ROUTES = (
-    Route("GET", "/api/v1/admin/content", list_items, Access.ADMIN, features=_ADMIN, operation={
+    Route("GET", "/api/v1/admin/content", list_items, Access.READ, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Items of any status", "operationId": "adminListContent",
         "parameters": [
             {"name": "type", "in": "query", "schema": oa.NAME_SCHEMA},
@@ -155,20 +161,20 @@ ROUTES = (
                            "total": {"type": "integer", "description": "Only with includeTotal=true"}}}),
             **oa.errors(400, 401)},
     }),
-    Route("POST", "/api/v1/admin/content", create_item, Access.ADMIN, idempotent=True, features=_ADMIN, operation={
+    Route("POST", "/api/v1/admin/content", create_item, Access.WRITE, idempotent=True, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Create an item", "operationId": "adminCreateContent",
         "requestBody": oa.body(oa.schema("ContentCreate")),
         "responses": {"201": oa.json_content(_ITEM, "Created", headers=_WRITTEN_HEADERS),
                       **oa.errors(400, 401, 409, 413)},
     }),
-    Route("GET", "/api/v1/admin/content/{id}", get_item, Access.ADMIN, features=_ADMIN, operation={
+    Route("GET", "/api/v1/admin/content/{id}", get_item, Access.READ, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "One item, soft-deleted ones included", "operationId": "adminGetContent",
         "parameters": [oa.param("ContentId")],
         "responses": {"200": oa.json_content(_ITEM, headers={"ETag": {
             "description": 'W/"v<version>": send it back in If-Match on PUT.', "schema": {"type": "string"}}}),
             **oa.errors(400, 401, 404)},
     }),
-    Route("PUT", "/api/v1/admin/content/{id}", update_item, Access.ADMIN, idempotent=True, features=_ADMIN,
+    Route("PUT", "/api/v1/admin/content/{id}", update_item, Access.WRITE, idempotent=True, features=_ADMIN,
           operation={
         "tags": ["admin"], "summary": "Partial update (version +1)", "operationId": "adminUpdateContent",
         "parameters": [oa.param("ContentId"),
@@ -177,7 +183,7 @@ ROUTES = (
         "requestBody": oa.body(oa.schema("ContentUpdate")),
         "responses": {"200": oa.json_content(_ITEM, headers=_WRITTEN_HEADERS), **oa.errors(400, 401, 404, 409, 413)},
     }),
-    Route("DELETE", "/api/v1/admin/content/{id}", delete_item, Access.ADMIN, idempotent=True, features=_ADMIN,
+    Route("DELETE", "/api/v1/admin/content/{id}", delete_item, Access.WRITE, idempotent=True, features=_ADMIN,
           operation={
         "tags": ["admin"], "summary": "Soft delete, or permanent with hard=true (history too)",
         "operationId": "adminDeleteContent",
@@ -186,13 +192,13 @@ ROUTES = (
         "responses": {"200": oa.json_content(oa.schema("Success"), headers=oa.REPLAYED),
                       **oa.errors(400, 401, 404, 409)},
     }),
-    Route("GET", "/api/v1/admin/content/{id}/history", history, Access.ADMIN, features=_ADMIN, operation={
+    Route("GET", "/api/v1/admin/content/{id}/history", history, Access.READ, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Version history, newest first", "operationId": "adminContentHistory",
         "parameters": [oa.param("ContentId"), oa.param("Limit"), oa.param("Offset")],
         "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("HistoryEntry")))),
                       **oa.errors(400, 401, 404)},
     }),
-    Route("POST", "/api/v1/admin/content/{id}/restore", restore, Access.ADMIN, idempotent=True, features=_ADMIN,
+    Route("POST", "/api/v1/admin/content/{id}/restore", restore, Access.WRITE, idempotent=True, features=_ADMIN,
           operation={
         "tags": ["admin"], "summary": "Copy an earlier version's data into a new version (undeletes)",
         "operationId": "adminRestoreContent",

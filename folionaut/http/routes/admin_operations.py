@@ -63,7 +63,7 @@ _CHANGE = {"allOf": [oa.schema("HistoryEntry"), {
     "properties": {"type": oa.NAME_SCHEMA, "slug": oa.NAME_SCHEMA}}]}
 
 ROUTES = (
-    Route("GET", "/api/v1/admin/overview", overview, Access.ADMIN, features=_ADMIN, operation={
+    Route("GET", "/api/v1/admin/overview", overview, Access.READ, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "The service at a glance: readiness, LLM breaker, item counts, recent changes",
         "operationId": "adminOverview",
         "parameters": [{"name": "recent", "in": "query", "description": "How many recent changes (1–50)",
@@ -87,11 +87,13 @@ ROUTES = (
                 "recentChanges": oa.array(_CHANGE),
             }})), **oa.errors(400, 401)},
     }),
-    Route("GET", "/api/v1/admin/backup", backup, Access.ADMIN, features=_ADMIN, operation={
+    # The whole database (API tokens' records included): the owner's, as token management is.
+    Route("GET", "/api/v1/admin/backup", backup, Access.ROOT, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Download a dump of the database (.sql.gz, one consistent snapshot)",
         "operationId": "adminBackup",
         "description": "The same SQL as `folionaut dump --gzip`; load it with `folionaut restore FILE`. "
-                       "Sign-ins of the admin web app are never included.",
+                       "Sign-ins of the admin web app are never included. The admin key only (or a web session "
+                       "signed in with it): a dump holds everything, API tokens' records included.",
         "responses": {"200": {"description": "gzip'd SQL dump (Content-Disposition: attachment)",
                               "content": {"application/gzip": {"schema": {"type": "string",
                                                                           "format": "binary"}}}},

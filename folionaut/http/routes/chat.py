@@ -94,21 +94,21 @@ ROUTES = (
         "responses": {"200": oa.json_content(oa.schema("ChatResponse"), headers=oa.RATE_HEADERS),
                       **oa.errors(400, 413, 429, 502)},
     }),
-    Route("GET", "/api/v1/admin/chat/sessions", list_sessions, Access.ADMIN, features=_CHAT_ADMIN, operation={
+    Route("GET", "/api/v1/admin/chat/sessions", list_sessions, Access.READ, features=_CHAT_ADMIN, operation={
         "tags": ["admin"], "summary": "Chat sessions", "operationId": "adminListChatSessions",
         "parameters": [{"name": "status", "in": "query",
                         "schema": {"type": "string", "enum": ["active", "ended", "expired"]}},
                        oa.param("Limit"), oa.param("Offset")],
         "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ChatSession")))), **oa.errors(400, 401)},
     }),
-    Route("GET", "/api/v1/admin/chat/sessions/{id}", get_session, Access.ADMIN, features=_CHAT_ADMIN, operation={
+    Route("GET", "/api/v1/admin/chat/sessions/{id}", get_session, Access.READ, features=_CHAT_ADMIN, operation={
         "tags": ["admin"], "summary": "One chat session with its messages", "operationId": "adminGetChatSession",
         "parameters": [oa.param("SessionId")],
         "responses": {"200": oa.json_content(oa.data({"allOf": [oa.schema("ChatSession"), {
             "type": "object", "required": ["messages"],
             "properties": {"messages": oa.array(oa.schema("ChatMessage"))}}]})), **oa.errors(400, 401, 404)},
     }),
-    Route("DELETE", "/api/v1/admin/chat/sessions/{id}", end_session, Access.ADMIN, features=_CHAT_ADMIN,
+    Route("DELETE", "/api/v1/admin/chat/sessions/{id}", end_session, Access.WRITE, features=_CHAT_ADMIN,
           operation={
         "tags": ["admin"], "summary": "End a chat session", "operationId": "adminEndChatSession",
         "parameters": [oa.param("SessionId")],

@@ -1,4 +1,12 @@
-"""MCP over Streamable HTTP: ``POST|GET|DELETE /api/mcp`` (admin key required).
+"""MCP over HTTP: Streamable HTTP at ``POST|GET|DELETE /api/mcp``, and the HTTP+SSE transport of
+protocol 2024-11-05 at ``GET /api/mcp/sse`` + ``POST /api/mcp/messages``.
+
+Every request needs a credential with the read scope (the admin key, a read or
+write token: ``X-Admin-Key`` or ``Authorization: Bearer``; else 401 with
+``WWW-Authenticate``); write tools need the write scope. A request whose
+``Origin`` header is present and not in ``CORS_ORIGINS`` is refused with 403
+(the transport's defence against DNS rebinding). A session belongs to the
+credential that opened it: another credential gets 404 for it.
 
 Handshake revisions (no ``MCP-Protocol-Version`` header, or a 2025-* one):
 ``initialize`` opens a session and its answer carries ``Mcp-Session-Id``;
@@ -16,6 +24,12 @@ maps them to (404 for an unknown method, 400 for bad input).
 Answers are JSON, or one SSE event per message when the client accepts only
 ``text/event-stream``. Sessions live in this process (bounded, idle ones
 expire).
+
+HTTP+SSE (for clients that speak only 2024-11-05, such as the mcp SDK before
+1.8): ``GET /api/mcp/sse`` opens a session's stream, whose first event,
+``endpoint``, names where to POST messages (``messages?sessionId=…``, relative
+to the stream's URL); each POST is answered 202 and its JSON-RPC answer is a
+``message`` event on the stream. The session ends with its stream.
 """
 
 from __future__ import annotations
@@ -31,31 +45,38 @@ from aiohttp import web
 from folionaut.core import jsonutil
 from folionaut.core.logging import get_logger
 from folionaut.http import openapi as oa
+from folionaut.http.auth import principal_of
 from folionaut.http.responses import JSON_HEADERS
 from folionaut.http.routing import Access, Deadline, Route
 from folionaut.http.state import HTTP, RUNTIME
-from folionaut.mcp.protocol import (
+from folionaut.mcp.errors import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
-    MODERN_VERSIONS,
     PARSE_ERROR,
-    SUPPORTED_VERSIONS,
     UNSUPPORTED_PROTOCOL_VERSION,
+    error_response,
+)
+from folionaut.mcp.protocol import (
+    MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
     ConnectionState,
     McpServer,
-    error_response,
     modern_version_of,
     unsupported_version_error,
 )
-from folionaut.mcp.sessions import SessionStore
+from folionaut.mcp.sessions import HttpSession, SessionStore
 
-__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "VERSION_HEADER"]
+__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "VERSION_HEADER"]
 
 log = get_logger("mcp.http")
 
 MCP_PATH = "/api/mcp"
+SSE_PATH = "/api/mcp/sse"
+SSE_MESSAGES_PATH = "/api/mcp/messages"
+#: Answers an HTTP+SSE session may have waiting for its stream.
+SSE_OUTBOX = 64
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 METHOD_HEADER = "Mcp-Method"
@@ -128,9 +149,31 @@ def _error_code(reply: Any) -> int | None:
     return None
 
 
+def _foreign_origin(request: web.Request) -> web.Response | None:
+    """403 when the request names an Origin that CORS_ORIGINS does not allow (absent: allowed)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    allowed = request.app[RUNTIME].settings.cors_origins
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return None
+    log.warning("MCP request refused: Origin not allowed", extra={"origin": origin[:200]})
+    return _rpc_error(403, INVALID_REQUEST, f"Forbidden: Origin {origin[:200]} is not allowed (CORS_ORIGINS)")
+
+
+def _session_of(request: web.Request, session_id: str, *, legacy_sse: bool = False) -> HttpSession | None:
+    """The session, if it exists, is of this transport and belongs to this request's credential."""
+    session = _sessions(request).get(session_id)
+    if session is None or session.legacy_sse != legacy_sse or session.state.principal != principal_of(request):
+        return None
+    return session
+
+
 # --- handlers ----------------------------------------------------------------------------------
 
 async def post(request: web.Request) -> web.StreamResponse:
+    if (refused := _foreign_origin(request)) is not None:
+        return refused
     json_ok, sse_ok = _accepts(request)
     if not (json_ok or sse_ok):
         return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: accept application/json or text/event-stream")
@@ -173,7 +216,7 @@ async def _post_stateless(request: web.Request, message: Any, version: str, sse:
         if _decode_header(request.headers.get(NAME_HEADER)) != params[name_field]:
             return _rpc_error(400, HEADER_MISMATCH,
                               f"{NAME_HEADER} header does not match params.{name_field}", request_id)
-    reply = await _server(request).handle(message, ConnectionState())
+    reply = await _server(request).handle(message, ConnectionState(principal_of(request)))
     status = MODERN_ERROR_STATUS.get(_error_code(reply) or 0, 200)
     return await _reply(request, reply, status, sse)
 
@@ -181,7 +224,7 @@ async def _post_stateless(request: web.Request, message: Any, version: str, sse:
 async def _post_session(request: web.Request, message: Any, version: str | None, sse: bool) -> web.StreamResponse:
     server, sessions = _server(request), _sessions(request)
     if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message:
-        state = ConnectionState()
+        state = ConnectionState(principal_of(request))
         reply = await server.handle(message, state)
         if "result" not in reply:
             return await _reply(request, reply, 400 if reply.get("id") is None else 200, sse)
@@ -193,7 +236,7 @@ async def _post_session(request: web.Request, message: Any, version: str | None,
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required "
                                                 f"(send initialize first, or use {VERSION_HEADER}: "
                                                 f"{MODERN_VERSIONS[-1]})")
-    session = sessions.get(session_id)
+    session = _session_of(request, session_id)
     if session is None:
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
     if version is not None and version != session.state.protocol_version:
@@ -208,6 +251,8 @@ async def _post_session(request: web.Request, message: Any, version: str | None,
 
 async def get(request: web.Request) -> web.StreamResponse:
     """The session's server-to-client SSE stream: open until the session ends or the server stops."""
+    if (refused := _foreign_origin(request)) is not None:
+        return refused
     if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
         return web.Response(status=405, headers={"Allow": "POST"})  # 2026-07-28 has no GET stream
     if not _accepts(request)[1]:
@@ -215,7 +260,7 @@ async def get(request: web.Request) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    session = _sessions(request).get(session_id)
+    session = _session_of(request, session_id)
     if session is None:
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
     if session.streaming:
@@ -240,12 +285,67 @@ async def get(request: web.Request) -> web.StreamResponse:
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
+    if (refused := _foreign_origin(request)) is not None:
+        return refused
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    if not _sessions(request).end(session_id):
+    if _session_of(request, session_id) is None or not _sessions(request).end(session_id):
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed")
     return web.Response(status=204)
+
+
+async def open_sse_stream(request: web.Request) -> web.StreamResponse:
+    """HTTP+SSE (2024-11-05): a new session and its stream; first event ``endpoint``, then its answers."""
+    if (refused := _foreign_origin(request)) is not None:
+        return refused
+    if not _accepts(request)[1]:
+        return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: the stream is text/event-stream")
+    sessions = _sessions(request)
+    session = sessions.create(ConnectionState(principal_of(request)), outbox_size=SSE_OUTBOX)
+    assert session.outbox is not None
+    session.streaming = True
+    log.info("MCP HTTP+SSE session opened", extra={"sessions": len(sessions)})
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    try:
+        await response.prepare(request)
+        endpoint = f"{SSE_MESSAGES_PATH.rsplit('/', 1)[1]}?sessionId={session.id}"  # relative: proxies' prefixes
+        await response.write(f"event: endpoint\ndata: {endpoint}\n\n".encode())
+        while not session.ended.is_set():
+            try:
+                message = await asyncio.wait_for(session.outbox.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if message is not None:
+                await response.write(b"event: message\ndata: " + message + b"\n\n")
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away
+    finally:
+        session.streaming = False
+        sessions.end(session.id)
+    return response
+
+
+async def post_sse_message(request: web.Request) -> web.StreamResponse:
+    """HTTP+SSE (2024-11-05): one client message; 202, and its answer goes out on the session's stream."""
+    if (refused := _foreign_origin(request)) is not None:
+        return refused
+    session_id = request.query.get("sessionId")
+    if not session_id:
+        return _rpc_error(400, INVALID_REQUEST, "Bad Request: the sessionId query parameter is required")
+    session = _session_of(request, session_id, legacy_sse=True)
+    if session is None or session.outbox is None or not session.streaming:
+        return _rpc_error(404, INVALID_REQUEST, "Session not found: its stream ended or never existed")
+    if request.content_type != "application/json":
+        return _rpc_error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+    if session.outbox.full():
+        return _rpc_error(429, INVALID_REQUEST, "Too Many Requests: read the stream before sending more")
+    reply = await _server(request).handle_text(await request.read(), session.state)
+    if reply is not None:
+        session.outbox.put_nowait(jsonutil.dumps(reply))
+    return web.Response(status=202, text="Accepted")
 
 
 # --- wiring ------------------------------------------------------------------------------------
@@ -266,7 +366,7 @@ _MCP = ("feature_mcp_server",)
 _JSON_RPC = {"application/json": {"schema": {"type": "object"}}}
 
 ROUTES = (
-    Route("POST", MCP_PATH, post, Access.ADMIN, features=_MCP, operation={
+    Route("POST", MCP_PATH, post, Access.READ, features=_MCP, operation={
         "tags": ["mcp"], "summary": "MCP JSON-RPC message (Streamable HTTP)", "operationId": "mcpPost",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "requestBody": oa.body({"type": "object", "description": "A JSON-RPC 2.0 request or notification."}),
@@ -282,7 +382,7 @@ ROUTES = (
             **oa.errors(401, 413),
         },
     }),
-    Route("GET", MCP_PATH, get, Access.ADMIN, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
+    Route("GET", MCP_PATH, get, Access.READ, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
         "tags": ["mcp"], "summary": "The session's server-to-client SSE stream", "operationId": "mcpStream",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "responses": {
@@ -293,7 +393,34 @@ ROUTES = (
             **oa.errors(401),
         },
     }),
-    Route("DELETE", MCP_PATH, delete, Access.ADMIN, features=_MCP, operation={
+    Route("GET", SSE_PATH, open_sse_stream, Access.READ, deadline=Deadline.STREAM, features=_MCP, allow_head=False,
+          operation={
+        "tags": ["mcp"], "summary": "HTTP+SSE transport (protocol 2024-11-05): open a session's stream",
+        "operationId": "mcpSseStream",
+        "responses": {
+            "200": {"description": "SSE stream: first an `endpoint` event (where to POST messages), then one "
+                                   "`message` event per answer",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "406": {"description": "The client does not accept text/event-stream", "content": _JSON_RPC},
+            **oa.errors(401),
+        },
+    }),
+    Route("POST", SSE_MESSAGES_PATH, post_sse_message, Access.READ, features=_MCP, operation={
+        "tags": ["mcp"], "summary": "HTTP+SSE transport (protocol 2024-11-05): send a message",
+        "operationId": "mcpSseMessage",
+        "parameters": [{"name": "sessionId", "in": "query", "required": True, "schema": {"type": "string"},
+                        "description": "From the stream's endpoint event"}],
+        "requestBody": oa.body({"type": "object", "description": "A JSON-RPC 2.0 message (or batch)."}),
+        "responses": {
+            "202": {"description": "Accepted: the answer is a `message` event on the session's stream"},
+            "400": {"description": "Missing sessionId", "content": _JSON_RPC},
+            "404": {"description": "Unknown session, or its stream has ended", "content": _JSON_RPC},
+            "415": {"description": "Content-Type is not application/json", "content": _JSON_RPC},
+            "429": {"description": "Too many answers waiting on the stream", "content": _JSON_RPC},
+            **oa.errors(401, 413),
+        },
+    }),
+    Route("DELETE", MCP_PATH, delete, Access.READ, features=_MCP, operation={
         "tags": ["mcp"], "summary": "End an MCP session", "operationId": "mcpEndSession",
         "parameters": [oa.param("McpSessionId")],
         "responses": {"204": {"description": "Session ended"}, "400": {"description": "Missing session id"},

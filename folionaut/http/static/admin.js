@@ -1,6 +1,6 @@
 // The admin web app: sign-in, the session, and the screens, one per hash route (#/content/…).
 
-import { api, ApiError, SESSION, setCsrfToken } from './api.js';
+import { api, ApiError, SESSION, setSession } from './api.js';
 import { announce, clear, errorPanel, field, h, setFieldError } from './dom.js';
 import { backupsView } from './backups.js';
 import { chatListView, chatSessionView } from './chat.js';
@@ -81,7 +81,7 @@ function show(...children) {
 
 function signedIn(newSession) {
   session = newSession;
-  setCsrfToken(newSession.csrfToken);
+  setSession(newSession);
   nav.hidden = false;
   signOutButton.hidden = false;
   window.clearTimeout(expiryTimer);
@@ -92,7 +92,7 @@ function signedIn(newSession) {
 
 function signedOut(reason) {
   session = null;
-  setCsrfToken('');
+  setSession(null);
   window.clearTimeout(expiryTimer);
   nav.hidden = true;
   signOutButton.hidden = true;
@@ -102,8 +102,8 @@ function signedOut(reason) {
 function renderSignIn(reason) {
   const key = h('input', { type: 'password', name: 'key', autocomplete: 'current-password', required: true,
     spellcheck: 'false' });
-  const keyField = field('Admin key', key, {
-    hint: 'ADMIN_API_KEY, or the contents of the admin_key file in the data directory.',
+  const keyField = field('Admin key or write token', key, {
+    hint: 'ADMIN_API_KEY (or the admin_key file in the data directory), or an API token with the write scope.',
   });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
   const notices = {
@@ -121,7 +121,7 @@ function renderSignIn(reason) {
     event.preventDefault();
     setFieldError(keyField, []);
     if (!key.value) {
-      setFieldError(keyField, ['Enter the admin key.']);
+      setFieldError(keyField, ['Enter the admin key or a write token.']);
       key.focus();
       return;
     }

@@ -2,9 +2,17 @@
 // session's CSRF token on every request that changes something.
 
 let csrfToken = '';
+let session = null;
 
-export function setCsrfToken(token) {
-  csrfToken = token || '';
+/** The signed-in session (or null): its CSRF token goes with every change. */
+export function setSession(current) {
+  session = current || null;
+  csrfToken = (current && current.csrfToken) || '';
+}
+
+/** Whether the session may do this: "read", "write", "root" (token management, backups). */
+export function can(scope) {
+  return Boolean(session && session.scopes && session.scopes.includes(scope));
 }
 
 export class ApiError extends Error {
@@ -38,7 +46,7 @@ export async function request(method, path, options = {}) {
     if (error.status === 403 && error.code === 'FORBIDDEN' && method !== 'GET' && !options.retried) {
       const current = await send('GET', SESSION, {});
       if (current && current.data && current.data.csrfToken !== csrfToken) {
-        setCsrfToken(current.data.csrfToken);
+        setSession(current.data);
         return request(method, path, { ...options, retried: true });
       }
     }

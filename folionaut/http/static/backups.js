@@ -1,5 +1,6 @@
 // Backups: download a dump of the database as it is now.
 
+import { can } from './api.js';
 import { h } from './dom.js';
 
 export async function backupsView() {
@@ -9,8 +10,11 @@ export async function backupsView() {
       h('h2', {}, 'Download a backup'),
       h('p', {}, 'One consistent snapshot of the whole database (content, history, chat) as gzip’d SQL. '
         + 'Sign-ins to this app are never included.'),
-      h('p', {}, h('a', { class: 'btn btn-primary', href: '/api/v1/admin/backup', download: true, id: 'download-backup' },
-        'Download .sql.gz'))),
+      can('root')
+        ? h('p', {}, h('a', { class: 'btn btn-primary', href: '/api/v1/admin/backup', download: true,
+          id: 'download-backup' }, 'Download .sql.gz'))
+        : h('p', { class: 'panel notice' }, 'Downloading a backup needs the admin key: a dump holds everything, '
+          + 'API tokens’ records included. Sign out and sign in with the admin key.')),
     h('section', { class: 'panel' },
       h('h2', {}, 'Restoring'),
       h('p', {}, 'Stop the server, then load the file with the same command line tool:'),

@@ -111,7 +111,9 @@ function securityLine(security) {
     const name = Object.keys(requirement)[0];
     const scheme = schemes[name] || {};
     const how = scheme.in ? `${scheme.name} ${scheme.in}` : `${scheme.scheme || ''} ${scheme.type}`;
-    return [index ? ', ' : '', h('a', { href: `#${anchor('security', name)}` }, name), ` (${how.trim()})`];
+    const scopes = requirement[name] || [];
+    const needs = scopes.length ? `, scope ${scopes.join(', ')}` : '';
+    return [index ? ', ' : '', h('a', { href: `#${anchor('security', name)}` }, name), ` (${how.trim()}${needs})`];
   }));
 }
 
