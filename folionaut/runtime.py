@@ -237,8 +237,10 @@ class Runtime:
         llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=self.llm_sleep)
         await llm.start()
         self._closing.push_async_callback(llm.close)
-        offline = OfflineResponder(content.search_published, content.published_types, content.list_published,
-                                   owner_name=settings.portfolio_owner_name)
+        offline = OfflineResponder(content.list_published, content.search_published,
+                                   owner_name=settings.portfolio_owner_name,
+                                   contact_email=settings.public_contact_email,
+                                   contact_phone=settings.public_contact_phone)
         self.chat = ChatService(
             ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
             offline, settings, clock, metrics, kv=self.records,

@@ -83,6 +83,7 @@ ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
 CONDITIONAL_HEADERS = {**ETAG_HEADER, "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
 RATE_HEADERS = {name: {"$ref": f"#/components/headers/{name.replace('-', '')}"}
                  for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")}
+RETRY_AFTER = {"$ref": "#/components/headers/RetryAfter"}
 NOT_MODIFIED = {"$ref": "#/components/responses/NotModified"}
 REPLAYED = {"X-Idempotent-Replayed": {"$ref": "#/components/headers/XIdempotentReplayed"}}
 
@@ -189,7 +190,19 @@ COMPONENTS: dict[str, Any] = {
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
             "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 2000},
-                           "visitorId": {"type": "string", "minLength": 1, "maxLength": 100}},
+                           "visitorId": {"type": "string", "minLength": 1, "maxLength": 100},
+                           "stream": {"type": "boolean", "default": False,
+                                      "description": "Answer as server-sent events (as Accept: text/event-stream "
+                                                     "does)."}},
+        },
+        "ChatSource": {
+            "type": "object", "required": ["type", "slug", "title"],
+            "properties": {"type": NAME_SCHEMA, "slug": NAME_SCHEMA, "title": {"type": "string"}},
+        },
+        "ChatUsage": {
+            "type": "object", "required": ["promptTokens", "completionTokens", "totalTokens"],
+            "properties": {"promptTokens": {"type": "integer"}, "completionTokens": {"type": "integer"},
+                           "totalTokens": {"type": "integer"}},
         },
         "ChatResponse": {
             "type": "object", "description": "Not wrapped in {\"data\": …}.",
@@ -206,6 +219,11 @@ COMPONENTS: dict[str, Any] = {
                 "toolCalls": array({"type": "object", "required": ["id", "name", "arguments", "result"],
                                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
                                                     "arguments": {}, "result": {}}}),
+                "sources": {**array(schema("ChatSource")), "description": "Published items the reply used."},
+                "usage": schema("ChatUsage"),
+                "degraded": {"type": "boolean",
+                             "description": "True when the offline responder answered because the LLM failed "
+                                            "(CHAT_FALLBACK=offline)."},
             },
         },
         "ChatSession": {
@@ -298,11 +316,13 @@ COMPONENTS: dict[str, Any] = {
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
         "PayloadTooLarge": json_content(schema("Error"), "PAYLOAD_TOO_LARGE: body over 100 KiB"),
-        "RateLimited": json_content(schema("Error"), "RATE_LIMIT_EXCEEDED",
-                             headers={"Retry-After": {"$ref": "#/components/headers/RetryAfter"}, **RATE_HEADERS}),
+        "RateLimited": json_content(schema("Error"), "RATE_LIMIT_EXCEEDED: the token bucket is empty, or (chat) "
+                                                     "a message or token budget is used up",
+                                    headers={"Retry-After": RETRY_AFTER, **RATE_HEADERS}),
         "InternalError": json_content(schema("Error"), "INTERNAL_SERVER_ERROR"),
-        "LLMError": json_content(schema("Error"), "LLM_ERROR: the LLM provider failed or its circuit breaker is open"),
-        "RequestTimeout": json_content(schema("Error"), "REQUEST_TIMEOUT"),
+        "LLMError": json_content(schema("Error"), "LLM_ERROR: the LLM provider failed or its circuit breaker is open",
+                                 headers={"Retry-After": RETRY_AFTER}),
+        "RequestTimeout": json_content(schema("Error"), "REQUEST_TIMEOUT", headers={"Retry-After": RETRY_AFTER}),
     },
 }
 

@@ -153,6 +153,16 @@ class Metrics:
         for role in ("user", "assistant"):
             self.chat_messages.labels(role)
         self.chat_tokens = Counter("chat_tokens_total", "LLM tokens used by chat", registry=registry)
+        self.chat_budget_exceeded = Counter(
+            "chat_budget_exceeded_total", "Chat turns refused (429) because a budget was used up", ["budget"],
+            registry=registry,
+        )
+        for budget in ("session_messages", "session_tokens", "daily_tokens"):
+            self.chat_budget_exceeded.labels(budget)
+        self.chat_degraded = Counter(
+            "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed",
+            registry=registry,
+        )
         self.database_connection_errors = Counter(
             "database_connection_errors_total", "Database failures seen by requests and probes", registry=registry,
         )
