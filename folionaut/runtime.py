@@ -16,7 +16,8 @@ Opening order (closing runs in reverse), each layer using only those above it:
    ``rate_limiters`` and ``client_hashes``.
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
    (with its watch for other processes' writes), then ``chat`` (the LLM client
-   and its circuit breaker) and ``mcp``, each only when its feature is on.
+   and its circuit breaker), ``mcp`` and ``admin_sessions`` (sign-ins of the
+   admin web app), each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -34,6 +35,7 @@ from types import TracebackType
 
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
+from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import ContentCache
 from folionaut.cache.key_value_store import (
     FailOpenKeyValueStore,
@@ -64,12 +66,15 @@ from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
 
-__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
+__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
 log = get_logger("runtime")
 
 #: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+#: Sign-in attempts of the admin web app per client: a burst of 10, then one every 6 seconds.
+#: (The admin key is 32+ random characters; this keeps guessing and log noise bounded.)
+SIGN_IN_RATE_LIMIT = (10, 1 / 6)
 
 
 class Layer(enum.IntEnum):
@@ -103,6 +108,9 @@ class Runtime:
         self.redis: SharedRedis | None = None
         self.chat: ChatService | None = None
         self.mcp: McpServer | None = None
+        self.admin_sessions: AdminSessions | None = None
+        #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
+        self.llm_breaker: CircuitBreaker | None = None
         self.health_checks: list[HealthCheck] = []
         self.opened: Layer | None = None
         self._closing = contextlib.AsyncExitStack()
@@ -195,6 +203,9 @@ class Runtime:
                 "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
                 clock=clock, metrics=metrics, shared_redis=self.redis,
             ),
+            "sign_in": build_rate_limiter(
+                "sign_in", *SIGN_IN_RATE_LIMIT, clock=clock, metrics=metrics, shared_redis=self.redis,
+            ),
         }
 
     # --- 3. services -------------------------------------------------------------------------
@@ -210,10 +221,14 @@ class Runtime:
             await self._open_chat()
         if settings.feature_mcp_server:
             self.mcp = McpServer(self.content)
+        if settings.feature_admin_api and settings.feature_admin_ui:
+            self.admin_sessions = AdminSessions(
+                AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
+                settings.admin_api_key, self.tokens)
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
-        breaker = CircuitBreaker(
+        breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
             failure_threshold=settings.circuit_breaker_failure_threshold,
             reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,

@@ -125,7 +125,7 @@ class Metrics:
         self.rate_limit_hits = Counter(
             "rate_limit_hits_total", "Requests refused by a rate limiter", ["limiter"], registry=registry,
         )
-        for limiter in ("content", "chat"):
+        for limiter in ("content", "chat", "sign_in"):
             self.rate_limit_hits.labels(limiter)
         self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
         registry.register(self.rate_limit_remaining)
