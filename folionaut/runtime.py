@@ -18,7 +18,8 @@ Opening order (closing runs in reverse), each layer using only those above it:
    built on it are imported only when ``REDIS_URL`` is set (start-up time).
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
    (with its watch for other processes' writes), then ``chat`` (the LLM client
-   and its circuit breaker) and ``mcp``, each only when its feature is on.
+   and its circuit breaker), ``mcp`` and ``admin_sessions`` (sign-ins of the
+   admin web app), each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
+from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import keys_touched_by
 from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.cache.memory import MemoryCache
@@ -57,14 +59,18 @@ if TYPE_CHECKING:  # imported where they are opened: `dump`, `restore` and `migr
     from folionaut.chat.llm import SleepFn
     from folionaut.chat.service import ChatService
     from folionaut.mcp.protocol import McpServer
+    from folionaut.resilience.breaker import CircuitBreaker
     from folionaut.resilience.shared_redis import SharedRedis
 
-__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
+__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
 log = get_logger("runtime")
 
 #: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+#: Sign-in attempts of the admin web app per client: a burst of 10, then one every 6 seconds.
+#: (The admin key is 32+ random characters; this keeps guessing and log noise bounded.)
+SIGN_IN_RATE_LIMIT = (10, 1 / 6)
 
 
 class Layer(enum.IntEnum):
@@ -98,6 +104,9 @@ class Runtime:
         self.redis: SharedRedis | None = None
         self.chat: ChatService | None = None
         self.mcp: McpServer | None = None
+        self.admin_sessions: AdminSessions | None = None
+        #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
+        self.llm_breaker: CircuitBreaker | None = None
         self.health_checks: list[HealthCheck] = []
         self.opened: Layer | None = None
         self._closing = contextlib.AsyncExitStack()
@@ -197,6 +206,9 @@ class Runtime:
                 "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
                 clock=clock, metrics=metrics, shared_redis=self.redis,
             ),
+            "sign_in": build_rate_limiter(
+                "sign_in", *SIGN_IN_RATE_LIMIT, clock=clock, metrics=metrics, shared_redis=self.redis,
+            ),
         }
 
     # --- 3. services -------------------------------------------------------------------------
@@ -215,6 +227,10 @@ class Runtime:
             from folionaut.mcp.protocol import McpServer
 
             self.mcp = McpServer(self.content)
+        if settings.feature_admin_api and settings.feature_admin_ui:
+            self.admin_sessions = AdminSessions(
+                AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
+                settings.admin_api_key, self.tokens)
 
     async def _invalidate_cached_reads(self, change: ContentChange) -> None:
         """A write here drops the reads it can change; one elsewhere (unknown keys) drops them all."""
@@ -233,7 +249,7 @@ class Runtime:
         from folionaut.resilience.breaker import CircuitBreaker
 
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
-        breaker = CircuitBreaker(
+        breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
             failure_threshold=settings.circuit_breaker_failure_threshold,
             reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,

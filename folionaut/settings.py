@@ -213,6 +213,12 @@ class Settings:
         "Serve MCP (/api/mcp and `folionaut mcp`).")
     feature_admin_api: bool = setting(
         "FEATURE_ADMIN_API", parse_bool, True, "Serve /api/v1/admin/*.")
+    feature_admin_ui: bool = setting(
+        "FEATURE_ADMIN_UI", parse_bool, True,
+        "Serve the admin web app at /admin and its cookie sign-in (only with FEATURE_ADMIN_API on).")
+    admin_session_ttl_minutes: int = setting(
+        "ADMIN_SESSION_TTL_MINUTES", parse_int(1, 43_200), 720,
+        "How long a sign-in to the admin web app lasts, in minutes, however active (then sign in again).")
     feature_rate_limiting: bool = setting(
         "FEATURE_RATE_LIMITING", parse_bool, True,
         "Apply token-bucket rate limits.")

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from folionaut.content.models import ContentChange, ContentItem, HistoryEntry, wire_from_row
-from folionaut.content.paging import Page, decode_cursor
+from folionaut.content.models import AdminListQuery, ContentChange, ContentItem, HistoryEntry, wire_from_row
+from folionaut.content.paging import Page, PageKey, decode_cursor
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
 from folionaut.core.clock import Clock, now_iso
-from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError
+from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError, ValidationError
 from folionaut.core.logging import get_logger
 from folionaut.storage.base import ExecResult, Statement
 from folionaut.storage.errors import ConstraintViolation
@@ -146,11 +146,9 @@ class ContentService:
 
     async def search(self, query: str, limit: int = 5, *, published_only: bool) -> list[ContentItem]:
         """Best matches first, among published items or (for the owner) every item not deleted."""
-        words = _WORD.findall(query.lower())[:16]
-        if not words:
+        match = _fts_query(query, "OR")
+        if match is None:
             return []
-        # Quote every word so user text can never be FTS syntax; prefix-match, any word.
-        match = " OR ".join(f'"{word}"*' for word in words)
         return await self.repository.search(match, limit, published_only)
 
     # --- admin reads -------------------------------------------------------------
@@ -175,20 +173,66 @@ class ContentService:
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
         limit: int = 50, offset: int = 0,
     ) -> list[ContentItem]:
-        """Items of any status, in list order (MCP resources and tools page these by offset)."""
-        return (await self.repository.list_admin(content_type, status, include_deleted, limit, offset)).items
+        query = AdminListQuery(content_type, status, "include" if include_deleted else "exclude")
+        items, _ = await self.find_admin(query, limit, offset)
+        return items
 
-    async def page_admin(
-        self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
-        limit: int = 50, offset: int = 0, cursor: str | None = None,
-    ) -> Page:
-        """A page of items of any status; continue with ``cursor`` (keyset) or ``offset``."""
-        after = decode_cursor(cursor) if cursor is not None else None
-        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset, after)
+    async def find_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
+                         *, with_total: bool = False) -> tuple[list[ContentItem], int | None]:
+        """A page of items of any status, and (when asked) how many match in all.
+
+        Search matches every word (prefix match) in the slug, title or any text of
+        the data, across every status; with no words to search for, nothing matches.
+        """
+        query = query or AdminListQuery()
+        match = _fts_query(query.search, "AND") if query.search is not None else None
+        if query.search is not None and match is None:
+            return [], 0 if with_total else None
+        items = await self.repository.list_admin(query, match, limit, offset)
+        total = None
+        if with_total:
+            # A short first page is the whole list: no count query needed.
+            total = offset + len(items) if len(items) < limit and (items or offset == 0) else \
+                await self.repository.count_admin(query, match)
+        return items, total
+
+    async def page_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
+                         cursor: str | None = None, *, with_total: bool = False) -> tuple[Page, int | None]:
+        """``find_admin`` a page at a time: the page carries the cursor of the next one (keyset in the
+        spec's order, the position when sorted or searched; ``content/paging.py``)."""
+        query = query or AdminListQuery()
+        match = _fts_query(query.search, "AND") if query.search is not None else None
+        if query.search is not None and match is None:
+            return Page([], None), 0 if with_total else None
+        after: PageKey | None = None
+        if cursor is not None:
+            position = decode_cursor(cursor)
+            if isinstance(position, int):
+                offset = position
+            elif query.sort is not None or match is not None:
+                raise ValidationError.single("cursor", "This cursor belongs to the list in its default order")
+            else:
+                after = position
+        page = await self.repository.page_admin(query, match, limit, offset, after)
+        total = None
+        if with_total:
+            total = offset + len(page.items) if page.next_cursor is None and after is None and (
+                page.items or offset == 0) else await self.repository.count_admin(query, match)
+        return page, total
 
     async def page_published(self, content_type: str | None, limit: int, cursor: str | None) -> Page:
-        after = decode_cursor(cursor) if cursor is not None else None
-        return await self.repository.page_published(content_type, limit, after)
+        position = decode_cursor(cursor) if cursor is not None else None
+        if isinstance(position, int):
+            raise ValidationError.single("cursor", "Not a cursor of this list")
+        return await self.repository.page_published(content_type, limit, position)
+
+    async def counts(self) -> list[tuple[str, str, bool, int]]:
+        """(type, status, deleted, count) for each combination that has items."""
+        return await self.repository.counts()
+
+    async def recent_changes(self, limit: int = 10) -> list[tuple[HistoryEntry, str, str]]:
+        """The latest changes to any item, newest first, with the item's type and slug."""
+        return await self.repository.recent_changes(limit)
 
     async def history(self, content_id: str, limit: int = 50, offset: int = 0) -> list[HistoryEntry]:
         await self.get(content_id)
@@ -315,6 +359,15 @@ class ContentService:
                 await self._notify(ContentChange("restored", item.type, (item.slug,), item))
                 return item
         raise ConflictError("The item is being changed by too many writers at once; try again")
+
+
+def _fts_query(text: str, operator: str) -> str | None:
+    """The admin's or visitor's words as an FTS5 query: each word quoted (so user text can never
+    be FTS syntax) and prefix-matched, joined by AND or OR; None when there is no word."""
+    words = _WORD.findall(text.lower())[:16]
+    if not words:
+        return None
+    return f" {operator} ".join(f'"{word}"*' for word in words)
 
 
 def _same_json(new: object, old: object) -> bool:

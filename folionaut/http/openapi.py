@@ -111,6 +111,11 @@ COMPONENTS: dict[str, Any] = {
                                   "METRICS_TOKEN. A token holds one scope: read (every admin GET), write (read "
                                   "and content writes) or metrics (/api/metrics). The scope an operation needs "
                                   "is listed with it; root means the admin key itself."},
+        "AdminSession": {"type": "apiKey", "in": "cookie", "name": "folionaut_session",
+                         "description": "The admin web app's sign-in (POST /api/v1/admin/session, with the admin "
+                                        "key or a write token): it holds the scopes of what signed in. Requests "
+                                        "that change something must also come from this origin and carry the "
+                                        "session's csrfToken in X-CSRF-Token (else 403 FORBIDDEN)."},
     },
     "schemas": {
         "Error": {
@@ -160,6 +165,17 @@ COMPONENTS: dict[str, Any] = {
         "ContentCreate": CONTENT_CREATE,
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
+        "AdminSession": {
+            "type": "object", "required": ["principal", "scopes", "createdAt", "expiresAt", "csrfToken"],
+            "properties": {
+                "principal": {"type": "string", "description": "What signed in",
+                              "examples": ["admin key (web session)", "token editor"]},
+                "scopes": {"type": "array", "items": {"type": "string", "enum": ["metrics", "read", "root", "write"]},
+                           "description": "What the session may do (root: token management and backups)"},
+                "createdAt": TIMESTAMP, "expiresAt": TIMESTAMP,
+                "csrfToken": {"type": "string", "description": "Send it in X-CSRF-Token on every change."},
+            },
+        },
         "ApiToken": {
             "type": "object",
             "required": ["id", "name", "scope", "createdAt", "expiresAt", "lastUsedAt", "status"],
@@ -313,7 +329,9 @@ COMPONENTS: dict[str, Any] = {
                                                                   'error="invalid_token" for a bad credential)',
                                                    "schema": {"type": "string"}}}),
         "Forbidden": json_content(schema("Error"), "FORBIDDEN: the credential is valid but its scope does not "
-                                            "cover this operation (or, on MCP, the Origin is not allowed)"),
+                                            "cover this operation (or, on MCP, the Origin is not allowed; or, with the "
+                                            "web app's session cookie, the request came from another origin or "
+                                            "without its CSRF token)"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
@@ -333,7 +351,7 @@ COMPONENTS: dict[str, Any] = {
 
 def _security(scope: str) -> list[dict[str, list[str]]]:
     # OpenAPI 3.1 lets non-OAuth schemes list the roles they need: here, the scope.
-    return [{"AdminKey": []}, {"Bearer": [scope]}]
+    return [{"AdminKey": []}, {"Bearer": [scope]}, {"AdminSession": [scope]}]
 
 
 #: Derived from access (as the edge checks it); METRICS_PUBLIC=true additionally serves /api/metrics to anyone.

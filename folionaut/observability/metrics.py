@@ -270,7 +270,7 @@ class Metrics:
         self.circuit_breaker_state.labels("llm").set(0)
         self.rate_limit_hits = CounterSeries(
             "rate_limit_hits_total", "Requests refused by a rate limiter", ("limiter",))
-        for limiter in ("content", "chat"):
+        for limiter in ("content", "chat", "sign_in"):
             self.rate_limit_hits.labels(limiter)
         self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
         self.cache_operations = CounterSeries(

@@ -121,3 +121,17 @@ async def test_the_public_list_pages_only_when_asked_and_a_write_reaches_its_pag
     assert draft.status == 201
     public = await all_pages(client, f"{PUBLIC}?type=post&limit=4")
     assert "secret" not in {item["slug"] for item in public} and len(public) == 8
+
+
+async def test_sorted_and_searched_lists_page_with_their_cursor_too(
+        client: Any, admin_headers: dict[str, str], create: Create) -> None:
+    for number in range(11):
+        await create(slug=f"page-{number}", data={"title": f"Title {10 - number:02d} rust"})
+    by_title = await all_pages(client, f"{ADMIN}?limit=4&sort=-title", admin_headers)
+    assert [item["data"]["title"] for item in by_title] == [f"Title {n:02d} rust" for n in range(10, -1, -1)]
+    searched = await all_pages(client, f"{ADMIN}?limit=3&q=rust", admin_headers)
+    assert sorted(item["slug"] for item in searched) == sorted(f"page-{n}" for n in range(11))
+    # A key cursor of the default order does not continue a sorted list.
+    first = await (await client.get(f"{ADMIN}?limit=4", headers=admin_headers)).json()
+    crossed = await client.get(f"{ADMIN}?limit=4&sort=title&cursor={first['nextCursor']}", headers=admin_headers)
+    assert "cursor" in await fields_of(crossed)

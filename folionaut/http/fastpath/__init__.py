@@ -60,19 +60,23 @@ wire with aiohttp's and fails first when an upgrade changes those internals.
 11. ``Date`` formatted once a second (``prepared.http_date``), as aiohttp does
     for its own responses, without importing its private helper. Guard:
     tests/http/test_prepared.py.
-12. Large bodies after the head in slices of the cached bytes, the socket drained
+12. Public routes that are not idempotent call their handler directly
+    (``http/edge.py``, ``direct``): no access/idempotency/audit frame, one
+    coroutine fewer per read. Cached type/slug read: 210k → 187k instructions
+    (``scripts/instructions_bench.py``, 1,000 requests). Guard: every public-read
+    test, tests/http/test_edge.py.
+13. Large bodies after the head in slices of the cached bytes, the socket drained
     between them (``prepared.LARGE_BODY``), instead of one joined copy per response:
     32 readers of a 22.7 MB bundle held 32 copies (RSS 828 MB, issue 23; after:
-    docs/benchmarks.md, "Read path at scale"). Guard: tests/http/test_prepared.py
+    93.5 MB, docs/benchmarks.md, "Read path at scale"). Guard: tests/http/test_prepared.py
     (large cases; a slow pipelined reader).
-13. Encodings made once per content version and kept with the cached bytes
+14. Encodings made once per content version and kept with the cached bytes
     (``cache/read_through.ReadThroughCache.variant``; zstd/gzip in
     ``http/content_coding.py``, large bodies in a worker thread), and the coding
     chosen once per distinct ``Accept-Encoding`` value (``PublishedResponses._coding``):
-    a cached gzip bundle costs what a plain one does (its ratio to the ceiling
-    serving the same gzip bytes: docs/benchmarks.md). Guard:
-    tests/http/test_content_coding.py.
-14. Lists and the bundle are rendered from each item's stored ``data`` text as it
+    a cached gzip bundle at 1,000 items ran at 1.26 × the ceiling serving the same
+    gzip bytes (docs/benchmarks.md). Guard: tests/http/test_content_coding.py.
+15. Lists and the bundle are rendered from each item's stored ``data`` text as it
     is (``content.models.wire_from_row``, ``orjson.Fragment``), not parsed and
     encoded again: half of a 10,000-item rebuild. Guard:
     tests/content/test_public_reads.py (odd spacing and non-object values read

@@ -9,7 +9,6 @@ from folionaut.cache.base import bundle_key, item_key, list_key
 from folionaut.content.validation import check_name
 from folionaut.http import openapi as oa
 from folionaut.http.params import query_int, query_str
-from folionaut.http.published import PublishedResponses
 from folionaut.http.routing import Access, Route
 from folionaut.http.state import HTTP
 
@@ -20,17 +19,12 @@ ITEM_MAX_AGE = "public, max-age=300"
 PAGE_DEFAULT_LIMIT = 50
 
 
-def _published(request: web.Request) -> PublishedResponses:
-    published = request.app[HTTP].published
-    assert published is not None, "made when the runtime opens"
-    return published
-
-
 async def list_content(request: web.Request) -> web.StreamResponse:
     query = request.query
     raw_type = query.get("type")
     content_type = check_name(raw_type, "type") if raw_type else None
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     if "limit" in query or "cursor" in query:  # paging is opt-in: without it, the whole list as ever
         key, entry = await responses.reads.page(
             content_type, query_int(request, "limit", PAGE_DEFAULT_LIMIT, 1, 100), query_str(request, "cursor"))
@@ -44,7 +38,8 @@ async def list_content(request: web.Request) -> web.StreamResponse:
 
 
 async def bundle(request: web.Request) -> web.StreamResponse:
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     key = bundle_key()
     entry = responses.reads.cached(key)
     if entry is None:
@@ -55,7 +50,8 @@ async def bundle(request: web.Request) -> web.StreamResponse:
 
 async def get_item(request: web.Request) -> web.StreamResponse:
     raw_type, raw_slug = request.match_info["type"], request.match_info["slug"]
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     # A hit needs no validation: only validated names are ever cached, and a name
     # with ":" cannot form another item's key (names are [a-z0-9-]).
     key = item_key(raw_type, raw_slug)
