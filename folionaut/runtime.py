@@ -15,8 +15,10 @@ Opening order (closing runs in reverse), each layer using only those above it:
    chat-session lookups), ``content_cache`` (rendered public reads),
    ``rate_limiters`` and ``client_hashes``.
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
-   (with its watch for other processes' writes), then ``chat`` (the LLM client
-   and its circuit breaker) and ``mcp``, each only when its feature is on.
+   (with its watch for other processes' writes), ``webhooks`` (its outbox
+   recorded with every content change, its dispatcher delivering in the
+   background), then ``chat`` (the LLM client and its circuit breaker) and
+   ``mcp``, each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -50,6 +52,7 @@ from folionaut.chat.repository import ChatRepository
 from folionaut.chat.service import ChatService
 from folionaut.chat.summary import PortfolioSummary
 from folionaut.content.assistant_tools import ToolRegistry, read_tools
+from folionaut.content.models import ContentChange
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
@@ -63,6 +66,12 @@ from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
+from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+from folionaut.webhooks.outbox import WebhookOutbox
+from folionaut.webhooks.repository import WebhookRepository
+from folionaut.webhooks.sender import WebhookSender
+from folionaut.webhooks.service import WebhookService
+from folionaut.webhooks.url_guard import UrlGuard
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
 
@@ -91,6 +100,8 @@ class Runtime:
     client_hashes: ClientHashes
     tokens: TokenService
     content: ContentService
+    webhooks: WebhookService
+    webhook_dispatcher: WebhookDispatcher
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
                  llm_sleep: SleepFn | None = None) -> None:
@@ -206,10 +217,31 @@ class Runtime:
                                       audit_log=settings.feature_audit_log)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
+        await self._open_webhooks()
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
             self.mcp = McpServer(self.content)
+
+    async def _open_webhooks(self) -> None:
+        settings, clock = self.settings, self.clock
+        # Before any write: every content change from now on carries its webhook event in its own batch.
+        self.content.record_changes_with(WebhookOutbox(clock).record)
+        guard = UrlGuard(settings.webhook_allow_private)
+        sender = WebhookSender(guard, clock, settings.webhook_timeout_seconds)
+        await sender.start()
+        self._closing.push_async_callback(sender.close)
+        repository = WebhookRepository(self.database)
+        self.webhooks = WebhookService(repository, guard, sender, clock, self.metrics)
+        dispatcher = self.webhook_dispatcher = WebhookDispatcher(
+            repository, sender, clock, self.metrics, RetryPolicy(settings.webhook_retry_base_seconds))
+        dispatcher.start()
+        self._closing.push_async_callback(dispatcher.close)
+
+        async def wake(_change: ContentChange) -> None:
+            dispatcher.wake()
+
+        self.content.on_change(wake)
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content

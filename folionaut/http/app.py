@@ -25,7 +25,17 @@ from folionaut.http.edge import make_edge
 from folionaut.http.openapi import build_document
 from folionaut.http.published import PublishedReads, PublishedResponses
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, chat, content, health, mcp, metrics, openapi_document, tokens
+from folionaut.http.routes import (
+    admin_content,
+    chat,
+    content,
+    health,
+    mcp,
+    metrics,
+    openapi_document,
+    tokens,
+    webhooks,
+)
 from folionaut.http.routing import Route, enabled_routes, register_routes
 from folionaut.http.state import HTTP, RUNTIME, HttpState
 from folionaut.mcp.sessions import SessionStore
@@ -40,6 +50,7 @@ ROUTES: tuple[Route, ...] = (
     *content.ROUTES,
     *admin_content.ROUTES,
     *tokens.ROUTES,
+    *webhooks.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,

@@ -18,6 +18,8 @@ Layout::
     CREATE INDEX … / VIEW …
     COMMIT;
 
+The webhook queue and its delivery log (``TRANSIENT_TABLES``) are dumped
+empty: a restored backup must not send again what was sent after it was taken.
 Virtual tables' contents and their shadow tables (``content_search_*``) are not
 dumped: the search index is derived from ``content`` and the triggers refill it
 while the rows are inserted. (So triggers must only maintain derived data.)
@@ -48,6 +50,9 @@ _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "
                     "node", "parent", "rowid")
 #: Tables whose schema is dumped but whose rows are derived (kept up by triggers while loading).
 DERIVED_DATA_TABLES = frozenset({"folionaut_content_changes"})
+#: Tables whose schema is dumped but whose rows are in-flight work, not data: the webhook queue and its
+#: log. Restoring a backup must not send deliveries again that were sent after the backup was taken.
+TRANSIENT_TABLES = frozenset({"webhook_events", "webhook_deliveries", "webhook_attempts"})
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)
 # Characters written as char(N) rather than raw: they would break lines in editors
@@ -215,7 +220,7 @@ def render(plan: SchemaPlan, table_rows: Sequence[Sequence[Row]]) -> str:
     lines += [_statement(table.sql) for table in plan.tables]
     lines += [_statement(str(row["sql"])) for row in (*plan.virtual_tables, *plan.triggers)]
     for table, rows in zip(plan.tables, table_rows, strict=True):
-        if table.name in DERIVED_DATA_TABLES:
+        if table.name in DERIVED_DATA_TABLES or table.name in TRANSIENT_TABLES:
             continue
         prefix = f"INSERT INTO {quote_identifier(table.name)} VALUES("
         lines += [prefix + ",".join(sql_literal(row[c]) for c in table.columns) + ");" for row in rows]
