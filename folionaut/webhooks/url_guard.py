@@ -103,7 +103,7 @@ class UrlGuard:
         kind = refusal(ip)
         if kind is None or (self.allow_private and kind != _METADATA_KIND):
             return
-        named = f"{host} is" if host.strip("[]") == str(ip) else f"{host} resolves to"
+        named = f"{host} is" if _ip_literal(host) == ip else f"{host} resolves to"
         hint = "never a webhook receiver" if kind == _METADATA_KIND else _PRIVATE_HINT
         raise UrlRefused(f"{named} {kind} ({ip}): {hint}")
 

@@ -3,13 +3,15 @@ signature with the Standard Webhooks reference library (the ``standardwebhooks``
 receiver following the specification would.
 
 ``WebhookReceiver`` records each request (``received``), answers with the statuses queued in
-``answers`` (then ``default_status``), can stall (``stall_seconds``) and be stopped and started again
-on the same port (a receiver that was down). Every wait is bounded.
+``answers`` (then ``default_status``), answers 401 to a bad signature unless it is a bare build hook
+(``verify=False``), can stall (``stall_seconds``) and be stopped and started again on the same port (a
+receiver that was down). Every wait is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ class Received:
     body: bytes
     verified: bool  # the signature passed the reference verification
     verify_error: str | None = None
+    answered: int = 0  # the status the receiver answered with
 
     @property
     def payload(self) -> Any:
@@ -48,9 +51,12 @@ class WebhookReceiver:
     answers: deque[int] = field(default_factory=deque)
     default_status: int = 200
     stall_seconds: float = 0.0
+    verify: bool = True  # False: a bare build hook, which takes any POST
+    location: str | None = None  # sent with 3xx answers: where a redirect would lead
     received: list[Received] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -59,7 +65,8 @@ class WebhookReceiver:
     async def start(self) -> WebhookReceiver:
         app = web.Application()
         app.router.add_post(self.path, self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._release = asyncio.Event()
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -67,6 +74,7 @@ class WebhookReceiver:
         return self
 
     async def stop(self) -> None:
+        self._release.set()  # stalled answers end now
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -81,12 +89,17 @@ class WebhookReceiver:
                 verified, error = True, None
             except Exception as exc:  # the reference raises its own error types; record which
                 error = f"{type(exc).__name__}: {exc}"
-        self.received.append(Received(headers, body, verified, error))
+        received = Received(headers, body, verified, error)
+        self.received.append(received)
         if self.stall_seconds:
-            await asyncio.sleep(self.stall_seconds)
-        if not verified:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self.stall_seconds)
+        if self.verify and not verified:
+            received.answered = 401
             return web.Response(status=401, text=error or "")
-        return web.Response(status=self.answers.popleft() if self.answers else self.default_status)
+        status = received.answered = self.answers.popleft() if self.answers else self.default_status
+        headers = {"Location": self.location} if self.location and 300 <= status < 400 else None
+        return web.Response(status=status, headers=headers)
 
     async def wait_for(self, count: int, within: float = WAIT_SECONDS) -> list[Received]:
         """Wait (bounded) until at least ``count`` requests arrived; fail with what did."""
