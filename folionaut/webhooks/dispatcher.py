@@ -179,10 +179,12 @@ class WebhookDispatcher:
 
     async def run_once(self) -> float:
         """One turn: fan out, claim what is due, start delivering it. Returns how long to wait before the next."""
-        for _ in range(FANOUT_PAGES_PER_TURN):
-            if await self._fan_out() < FANOUT_PAGE:
-                break
-        status = await self.repository.status()
+        status = await self.repository.status()  # idle, this one query is the whole turn
+        if status.events:
+            for _ in range(FANOUT_PAGES_PER_TURN):
+                if await self._fan_out() < FANOUT_PAGE:
+                    break
+            status = await self.repository.status()
         self.metrics.webhook_queue_depth.set(status.events + status.deliveries)
         now = self.clock.time()
         if status.next_due is None or self._stalled:
