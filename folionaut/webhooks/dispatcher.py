@@ -60,6 +60,8 @@ log = get_logger("webhooks")
 #: Test hook (see the module docstring). Never set in production.
 STALL_ENV = "FOLIONAUT_TEST_WEBHOOK_STALL"
 POLL_SECONDS = 1.0
+#: After a wake-up, how long to let more changes arrive before the turn.
+GATHER_SECONDS = 0.05
 MAX_IN_FLIGHT = 8
 FANOUT_PAGE = 100
 FANOUT_PAGES_PER_TURN = 10
@@ -173,9 +175,12 @@ class WebhookDispatcher:
                     self._failing = True
             except Exception:  # never let one bad turn end deliveries for good
                 log.exception("webhook dispatcher turn failed")
+            woken = False
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
-                    await self._wake.wait()
+                    woken = await self._wake.wait()
+            if woken:  # a burst of changes gathers into one turn: one fan-out write, not one per change
+                await asyncio.sleep(GATHER_SECONDS)
 
     async def run_once(self) -> float:
         """One turn: fan out, claim what is due, start delivering it. Returns how long to wait before the next."""
