@@ -17,8 +17,9 @@ Opening order (closing runs in reverse), each layer using only those above it:
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
    (with its watch for other processes' writes), ``webhooks`` (its outbox
    recorded with every content change, its dispatcher delivering in the
-   background), then ``chat`` (the LLM client and its circuit breaker) and
-   ``mcp``, each only when its feature is on.
+   background), then ``chat`` (the LLM client and its circuit breaker),
+   ``mcp`` and ``admin_sessions`` (sign-ins of the admin web app), each only
+   when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -36,6 +37,7 @@ from types import TracebackType
 
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
+from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import ContentCache
 from folionaut.cache.key_value_store import (
     FailOpenKeyValueStore,
@@ -73,12 +75,15 @@ from folionaut.webhooks.sender import WebhookSender
 from folionaut.webhooks.service import WebhookService
 from folionaut.webhooks.url_guard import UrlGuard
 
-__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
+__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
 log = get_logger("runtime")
 
 #: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+#: Sign-in attempts of the admin web app per client: a burst of 10, then one every 6 seconds.
+#: (The admin key is 32+ random characters; this keeps guessing and log noise bounded.)
+SIGN_IN_RATE_LIMIT = (10, 1 / 6)
 
 
 class Layer(enum.IntEnum):
@@ -114,6 +119,9 @@ class Runtime:
         self.redis: SharedRedis | None = None
         self.chat: ChatService | None = None
         self.mcp: McpServer | None = None
+        self.admin_sessions: AdminSessions | None = None
+        #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
+        self.llm_breaker: CircuitBreaker | None = None
         self.health_checks: list[HealthCheck] = []
         self.opened: Layer | None = None
         self._closing = contextlib.AsyncExitStack()
@@ -206,6 +214,9 @@ class Runtime:
                 "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
                 clock=clock, metrics=metrics, shared_redis=self.redis,
             ),
+            "sign_in": build_rate_limiter(
+                "sign_in", *SIGN_IN_RATE_LIMIT, clock=clock, metrics=metrics, shared_redis=self.redis,
+            ),
         }
 
     # --- 3. services -------------------------------------------------------------------------
@@ -222,6 +233,10 @@ class Runtime:
             await self._open_chat()
         if settings.feature_mcp_server:
             self.mcp = McpServer(self.content)
+        if settings.feature_admin_api and settings.feature_admin_ui:
+            self.admin_sessions = AdminSessions(
+                AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
+                settings.admin_api_key, self.tokens)
 
     async def _open_webhooks(self) -> None:
         settings, clock = self.settings, self.clock
@@ -245,7 +260,7 @@ class Runtime:
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
-        breaker = CircuitBreaker(
+        breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
             failure_threshold=settings.circuit_breaker_failure_threshold,
             reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
@@ -254,8 +269,10 @@ class Runtime:
         llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=self.llm_sleep)
         await llm.start()
         self._closing.push_async_callback(llm.close)
-        offline = OfflineResponder(content.search_published, content.published_types, content.list_published,
-                                   owner_name=settings.portfolio_owner_name)
+        offline = OfflineResponder(content.list_published, content.search_published,
+                                   owner_name=settings.portfolio_owner_name,
+                                   contact_email=settings.public_contact_email,
+                                   contact_phone=settings.public_contact_phone)
         self.chat = ChatService(
             ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
             offline, settings, clock, metrics, kv=self.records,

@@ -15,135 +15,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from folionaut.core.errors import ConfigError
-
-ENVIRONMENTS = ("development", "production", "test")
-TRUE_WORDS = {"true", "1", "yes", "on"}
-FALSE_WORDS = {"false", "0", "no", "off"}
-
-
-# --- parsers: each turns a raw value (str from env, or a TOML value) into the typed one.
-
-def _parse_int(low: int, high: int) -> Callable[[object], int]:
-    def parse(raw: object) -> int:
-        if isinstance(raw, bool):
-            raise ValueError
-        value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
-        if not low <= value <= high:
-            raise ValueError
-        return value
-
-    parse.expected = f"an integer from {low} to {high}"  # type: ignore[attr-defined]
-    return parse
-
-
-def _parse_float(low: float, high: float) -> Callable[[object], float]:
-    def parse(raw: object) -> float:
-        if isinstance(raw, bool):
-            raise ValueError
-        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
-        if not low <= value <= high or value != value:
-            raise ValueError
-        return value
-
-    parse.expected = f"a number from {low:g} to {high:g}"  # type: ignore[attr-defined]
-    return parse
-
-
-def _parse_bool(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    word = str(raw).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError
-
-
-_parse_bool.expected = "true/false, 1/0 or yes/no"  # type: ignore[attr-defined]
-
-
-def _parse_str(raw: object) -> str:
-    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-        raise ValueError
-    return str(raw).strip()
-
-
-_parse_str.expected = "a string"  # type: ignore[attr-defined]
-
-
-def _parse_env(raw: object) -> str:
-    value = _parse_str(raw).lower()
-    if value not in ENVIRONMENTS:
-        raise ValueError
-    return value
-
-
-_parse_env.expected = "one of " + ", ".join(ENVIRONMENTS)  # type: ignore[attr-defined]
-
-
-def _parse_url(*schemes: str) -> Callable[[object], str]:
-    def parse(raw: object) -> str:
-        value = _parse_str(raw)
-        if not value:
-            return ""
-        parts = urlsplit(value)
-        if parts.scheme not in schemes:
-            raise ValueError
-        if parts.scheme not in ("file", "unix") and not parts.hostname:
-            raise ValueError
-        _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
-        return value
-
-    parse.expected = (  # type: ignore[attr-defined]
-        "a URL starting with " + ", ".join(f"{s}:" if s == "file" else f"{s}://" for s in schemes)
-    )
-    return parse
-
-
-def _parse_admin_key(raw: object) -> str:
-    value = _parse_str(raw)
-    if value and len(value) < 32:
-        raise ValueError
-    return value
-
-
-_parse_admin_key.expected = "at least 32 characters"  # type: ignore[attr-defined]
-
-
-def _parse_origins(raw: object) -> tuple[str, ...]:
-    items = raw if isinstance(raw, list) else str(raw).split(",")
-    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
-    for origin in origins:
-        if origin != "*" and not urlsplit(origin).netloc:
-            raise ValueError
-    return origins
-
-
-_parse_origins.expected = "a comma-separated list of origins such as https://example.com"  # type: ignore[attr-defined]
-
-
-def _parse_email(raw: object) -> str:
-    value = _parse_str(raw)
-    if value and ("@" not in value or " " in value or value.startswith("@") or value.endswith("@")):
-        raise ValueError
-    return value
-
-
-_parse_email.expected = "an e-mail address"  # type: ignore[attr-defined]
-
-
-def _parse_log_level(raw: object) -> str:
-    value = _parse_str(raw).lower()
-    if value not in ("debug", "info", "warning", "error"):
-        raise ValueError
-    return value
-
-
-_parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore[attr-defined]
+from folionaut.setting_parsers import (
+    parse_admin_key,
+    parse_bool,
+    parse_email,
+    parse_env,
+    parse_fallback,
+    parse_float,
+    parse_int,
+    parse_log_level,
+    parse_origins,
+    parse_phone,
+    parse_str,
+    parse_url,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,136 +68,167 @@ class Settings:
     """
 
     host: str = setting(
-        "HOST", _parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces).")
+        "HOST", parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces).")
     port: int = setting(
-        "PORT", _parse_int(0, 65535), 3000, "TCP port to listen on.")
+        "PORT", parse_int(0, 65535), 3000, "TCP port to listen on.")
     environment: str = setting(
-        ("FOLIONAUT_ENV", "NODE_ENV"), _parse_env, "development",
+        ("FOLIONAUT_ENV", "NODE_ENV"), parse_env, "development",
         "development, production or test; production requires ADMIN_API_KEY.")
     data_dir: str = setting(
-        "FOLIONAUT_DATA_DIR", _parse_str, "./data",
+        "FOLIONAUT_DATA_DIR", parse_str, "./data",
         "Directory for the embedded SQLite file and the generated admin key.")
     log_level: str = setting(
-        "LOG_LEVEL", _parse_log_level, "info", "Lowest log level written to stderr.")
+        "LOG_LEVEL", parse_log_level, "info", "Lowest log level written to stderr.")
     turso_database_url: str = setting(
-        "TURSO_DATABASE_URL", _parse_url(*_SCHEMES_DB), "",
+        "TURSO_DATABASE_URL", parse_url(*_SCHEMES_DB), "",
         "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
         "empty for the embedded default.")
     turso_auth_token: str = setting(
-        "TURSO_AUTH_TOKEN", _parse_str, "", "Turso auth token.", secret=True)
+        "TURSO_AUTH_TOKEN", parse_str, "", "Turso auth token.", secret=True)
     turso_connect_timeout_seconds: float = setting(
-        "TURSO_CONNECT_TIMEOUT_SECONDS", _parse_float(0, 3600), 30.0,
+        "TURSO_CONNECT_TIMEOUT_SECONDS", parse_float(0, 3600), 30.0,
         "How long startup and migrate keep retrying an unreachable Turso database (with backoff) "
         "before giving up.")
     turso_call_timeout_ms: int = setting(
-        "TURSO_CALL_TIMEOUT_MS", _parse_int(100, 600_000), 10_000,
+        "TURSO_CALL_TIMEOUT_MS", parse_int(100, 600_000), 10_000,
         "Timeout of one Turso database call in milliseconds (then 500 and a reconnect).")
     redis_url: str = setting(
-        "REDIS_URL", _parse_url("redis", "rediss", "unix"), "",
+        "REDIS_URL", parse_url("redis", "rediss", "unix"), "",
         "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process.")
     admin_api_key: str = setting(
-        "ADMIN_API_KEY", _parse_admin_key, "",
+        "ADMIN_API_KEY", parse_admin_key, "",
         "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
         "when empty outside production.", secret=True)
     metrics_token: str = setting(
-        "METRICS_TOKEN", _parse_str, "",
+        "METRICS_TOKEN", parse_str, "",
         "Optional read-only bearer token for /api/metrics scrapers.", secret=True)
     metrics_public: bool = setting(
-        "METRICS_PUBLIC", _parse_bool, False,
+        "METRICS_PUBLIC", parse_bool, False,
         "Serve /api/metrics without credentials (as the runbook's bare curl expects); "
         "the series hold no secrets and client IPs only hashed.")
     cors_origins: tuple[str, ...] = setting(
-        "CORS_ORIGINS", _parse_origins, (),
+        "CORS_ORIGINS", parse_origins, (),
         "Comma-separated origins allowed by CORS; empty allows none.")
     trust_proxy: int = setting(
-        "TRUST_PROXY", _parse_int(0, 10), 0,
+        "TRUST_PROXY", parse_int(0, 10), 0,
         "Number of trusted reverse-proxy hops for X-Forwarded-For; 0 uses the socket address.")
     request_timeout_ms: int = setting(
-        "REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 30_000,
+        "REQUEST_TIMEOUT_MS", parse_int(100, 600_000), 30_000,
         "Per-request timeout in milliseconds (504 when exceeded).")
     chat_request_timeout_ms: int = setting(
-        "CHAT_REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 60_000,
+        "CHAT_REQUEST_TIMEOUT_MS", parse_int(100, 600_000), 60_000,
         "Timeout for chat requests in milliseconds.")
     rate_limit_capacity: int = setting(
-        "RATE_LIMIT_CAPACITY", _parse_int(1, 1_000_000), 5,
+        "RATE_LIMIT_CAPACITY", parse_int(1, 1_000_000), 5,
         "Chat token bucket size (burst).")
     rate_limit_refill_rate: float = setting(
-        "RATE_LIMIT_REFILL_RATE", _parse_float(0.001, 1_000_000), 0.333,
+        "RATE_LIMIT_REFILL_RATE", parse_float(0.001, 1_000_000), 0.333,
         "Chat tokens added per second.")
     content_rate_limit_capacity: int = setting(
-        "CONTENT_RATE_LIMIT_CAPACITY", _parse_int(1, 1_000_000), 60,
+        "CONTENT_RATE_LIMIT_CAPACITY", parse_int(1, 1_000_000), 60,
         "Public content token bucket size (burst).")
     content_rate_limit_refill_rate: float = setting(
-        "CONTENT_RATE_LIMIT_REFILL_RATE", _parse_float(0.001, 1_000_000), 10.0,
+        "CONTENT_RATE_LIMIT_REFILL_RATE", parse_float(0.001, 1_000_000), 10.0,
         "Public content tokens added per second.")
     content_cache_ttl_seconds: int = setting(
-        "CONTENT_CACHE_TTL_SECONDS", _parse_int(1, 86_400), 300,
+        "CONTENT_CACHE_TTL_SECONDS", parse_int(1, 86_400), 300,
         "How long rendered public reads stay cached (Redis L2, and L1 without Redis).")
     l1_cache_ttl_seconds: int = setting(
-        "L1_CACHE_TTL_SECONDS", _parse_int(1, 3600), 5,
+        "L1_CACHE_TTL_SECONDS", parse_int(1, 3600), 5,
         "With Redis: in-process cache lifetime, the bound on cross-instance staleness.")
     llm_provider: str = setting(
-        "LLM_PROVIDER", _parse_str, "openai",
+        "LLM_PROVIDER", parse_str, "openai",
         "LLM provider name (any OpenAI-compatible API).")
     llm_api_key: str = setting(
-        "LLM_API_KEY", _parse_str, "",
+        "LLM_API_KEY", parse_str, "",
         "LLM API key; empty answers chat from the built-in offline responder.", secret=True)
     llm_base_url: str = setting(
-        "LLM_BASE_URL", _parse_url("http", "https"), "https://api.openai.com/v1",
+        "LLM_BASE_URL", parse_url("http", "https"), "https://api.openai.com/v1",
         "Base URL of the OpenAI-compatible chat-completions API.")
     llm_model: str = setting(
-        "LLM_MODEL", _parse_str, "gpt-4o-mini", "Model name sent to the LLM.")
+        "LLM_MODEL", parse_str, "gpt-4o-mini", "Model name sent to the LLM.")
     llm_max_tokens: int = setting(
-        "LLM_MAX_TOKENS", _parse_int(1, 1_000_000), 2000, "Max tokens per LLM answer.")
+        "LLM_MAX_TOKENS", parse_int(1, 1_000_000), 2000, "Max tokens per LLM answer.")
     llm_temperature: float = setting(
-        "LLM_TEMPERATURE", _parse_float(0, 2), 0.7, "LLM sampling temperature.")
+        "LLM_TEMPERATURE", parse_float(0, 2), 0.7, "LLM sampling temperature.")
     llm_request_timeout_ms: int = setting(
-        "LLM_REQUEST_TIMEOUT_MS", _parse_int(100, 600_000), 30_000,
+        "LLM_REQUEST_TIMEOUT_MS", parse_int(100, 600_000), 30_000,
         "Timeout of one LLM call in milliseconds.")
     llm_max_retries: int = setting(
-        "LLM_MAX_RETRIES", _parse_int(0, 10), 3,
+        "LLM_MAX_RETRIES", parse_int(0, 10), 3,
         "Retries of a failed LLM call (429, 5xx, connection errors).")
     circuit_breaker_failure_threshold: int = setting(
-        "CIRCUIT_BREAKER_FAILURE_THRESHOLD", _parse_int(1, 1000), 5,
+        "CIRCUIT_BREAKER_FAILURE_THRESHOLD", parse_int(1, 1000), 5,
         "Consecutive failed LLM calls that open the llm circuit breaker (chat then answers 502).")
     circuit_breaker_reset_timeout_ms: int = setting(
-        "CIRCUIT_BREAKER_RESET_TIMEOUT_MS", _parse_int(100, 3_600_000), 30_000,
+        "CIRCUIT_BREAKER_RESET_TIMEOUT_MS", parse_int(100, 3_600_000), 30_000,
         "How long the open breaker waits before letting one probe call through (half-open).")
     circuit_breaker_success_threshold: int = setting(
-        "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", _parse_int(1, 100), 2,
+        "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", parse_int(1, 100), 2,
         "Successful probe calls that close a half-open breaker.")
     chat_session_ttl_minutes: int = setting(
-        "CHAT_SESSION_TTL_MINUTES", _parse_int(1, 10_080), 30,
+        "CHAT_SESSION_TTL_MINUTES", parse_int(1, 10_080), 30,
         "Idle minutes after which a chat session expires.")
+    chat_max_messages_per_session: int = setting(
+        "CHAT_MAX_MESSAGES_PER_SESSION", parse_int(0, 100_000), 50,
+        "Visitor messages one chat session may send (then 429 until it expires); 0 for no cap.")
+    chat_session_token_budget: int = setting(
+        "CHAT_SESSION_TOKEN_BUDGET", parse_int(0, 1_000_000_000), 100_000,
+        "LLM tokens (as the provider reports them) one chat session may use, then 429; 0 for no budget.")
+    chat_daily_token_budget: int = setting(
+        "CHAT_DAILY_TOKEN_BUDGET", parse_int(0, 1_000_000_000), 1_000_000,
+        "LLM tokens all chat may use per UTC day, shared by every instance through Redis when "
+        "REDIS_URL is set; then 429 until midnight UTC. 0 for no budget.")
+    chat_fallback: str = setting(
+        "CHAT_FALLBACK", parse_fallback, "none",
+        "What chat does while the LLM fails or its breaker is open: none (502 LLM_ERROR) or offline "
+        "(answer from the built-in offline responder, marked degraded).")
+    chat_redact_input: bool = setting(
+        "CHAT_REDACT_INPUT", parse_bool, True,
+        "Redact e-mails, phones, IBANs, cards and SSNs in visitors' messages before they are stored "
+        "or sent to the LLM.")
+    chat_stream_heartbeat_ms: int = setting(
+        "CHAT_STREAM_HEARTBEAT_MS", parse_int(100, 600_000), 15_000,
+        "Streamed chat sends an SSE comment after this long without an event, so proxies keep the "
+        "connection open.")
     portfolio_owner_name: str = setting(
-        "PORTFOLIO_OWNER_NAME", _parse_str, "the portfolio owner",
+        "PORTFOLIO_OWNER_NAME", parse_str, "the portfolio owner",
         "Name the chat assistant speaks for.")
     public_contact_email: str = setting(
-        "PUBLIC_CONTACT_EMAIL", _parse_email, "",
+        "PUBLIC_CONTACT_EMAIL", parse_email, "",
         "The one e-mail address chat may reveal.")
+    public_contact_phone: str = setting(
+        "PUBLIC_CONTACT_PHONE", parse_phone, "",
+        "The one phone number chat may reveal (best with its +country code).")
     webhook_retry_base_seconds: float = setting(
-        "WEBHOOK_RETRY_BASE_SECONDS", _parse_float(0.01, 3600), 5.0,
+        "WEBHOOK_RETRY_BASE_SECONDS", parse_float(0.01, 3600), 5.0,
         "First retry delay of a failed webhook delivery; each retry waits twice as long (±20 % jitter), "
         "for up to 15 attempts within 24 hours.")
     webhook_timeout_seconds: float = setting(
-        "WEBHOOK_TIMEOUT_SECONDS", _parse_float(0.1, 15), 10.0,
+        "WEBHOOK_TIMEOUT_SECONDS", parse_float(0.1, 15), 10.0,
         "How long one webhook delivery attempt may take (DNS, connect, answer) before it counts as failed.")
     webhook_allow_private: bool = setting(
-        "WEBHOOK_ALLOW_PRIVATE", _parse_bool, False,
+        "WEBHOOK_ALLOW_PRIVATE", parse_bool, False,
         "Let webhooks reach loopback, private and link-local addresses (a receiver on this machine or "
         "network); off, such URLs are refused when set and at every delivery.")
     feature_ai_chat: bool = setting(
-        "FEATURE_AI_CHAT", _parse_bool, True, "Serve /api/v1/chat.")
+        "FEATURE_AI_CHAT", parse_bool, True, "Serve /api/v1/chat.")
     feature_mcp_server: bool = setting(
-        "FEATURE_MCP_SERVER", _parse_bool, True,
+        "FEATURE_MCP_SERVER", parse_bool, True,
         "Serve MCP (/api/mcp and `folionaut mcp`).")
     feature_admin_api: bool = setting(
-        "FEATURE_ADMIN_API", _parse_bool, True, "Serve /api/v1/admin/*.")
+        "FEATURE_ADMIN_API", parse_bool, True, "Serve /api/v1/admin/*.")
+    feature_admin_ui: bool = setting(
+        "FEATURE_ADMIN_UI", parse_bool, True,
+        "Serve the admin web app at /admin and its cookie sign-in (only with FEATURE_ADMIN_API on).")
+    admin_session_ttl_minutes: int = setting(
+        "ADMIN_SESSION_TTL_MINUTES", parse_int(1, 43_200), 720,
+        "How long a sign-in to the admin web app lasts, in minutes, however active (then sign in again).")
     feature_rate_limiting: bool = setting(
-        "FEATURE_RATE_LIMITING", _parse_bool, True,
+        "FEATURE_RATE_LIMITING", parse_bool, True,
         "Apply token-bucket rate limits.")
     feature_audit_log: bool = setting(
-        "FEATURE_AUDIT_LOG", _parse_bool, True, "Write content_history rows.")
+        "FEATURE_AUDIT_LOG", parse_bool, True, "Write content_history rows.")
 
     @property
     def is_production(self) -> bool:

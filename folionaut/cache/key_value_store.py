@@ -1,4 +1,4 @@
-"""A small key-value store with per-key TTLs, for idempotency records and chat sessions.
+"""A small key-value store with per-key TTLs, for idempotency records, chat sessions and counters.
 
 Callers pass full keys (``idempotency:…``, ``session:…``) so an operator's
 ``redis-cli KEYS "session:*"`` finds them. Without Redis, entries live in
@@ -30,6 +30,10 @@ class KeyValueStore(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        """Add ``amount`` to the integer at ``key`` (0 when absent, which starts its TTL); returns the new total."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -70,6 +74,13 @@ class MemoryKeyValueStore:
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    async def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        # No await between the read and the write: atomic in the event loop. The TTL runs from creation.
+        item = self._entries.get(key)
+        total = (int(item[0]) if item is not None else 0) + amount
+        self._entries[key] = (str(total).encode(), item[1] if item is not None else self._expiry(ttl_seconds))
+        return total
+
     async def close(self) -> None:
         self._entries.clear()
 
@@ -96,6 +107,14 @@ class RedisKeyValueStore:
 
     async def delete(self, key: str) -> None:
         await self._client.delete(key)
+
+    async def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        # One MULTI: create with the TTL only if absent, then add, so every instance counts into one total.
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, px=_milliseconds(ttl_seconds), nx=True)
+            pipe.incrby(key, amount)
+            _, total = await pipe.execute()
+        return int(total)
 
     async def close(self) -> None:
         """The client is shared; whoever created it closes it."""
@@ -129,6 +148,11 @@ class FailOpenKeyValueStore:
         return await self._health.fail_open(
             self.component, lambda: self._primary.set_if_absent(key, value, ttl_seconds),
             lambda: self._fallback.set_if_absent(key, value, ttl_seconds))
+
+    async def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        return await self._health.fail_open(
+            self.component, lambda: self._primary.increment(key, amount, ttl_seconds),
+            lambda: self._fallback.increment(key, amount, ttl_seconds))
 
     async def delete(self, key: str) -> None:
         # Always clear the fallback copy too, so a record from an outage cannot resurface.

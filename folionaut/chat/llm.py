@@ -21,6 +21,20 @@ One ``LLMClient`` per app: it owns one ``aiohttp.ClientSession`` (``start()`` /
   refuses) and timed in ``llm_request_duration_seconds``;
 - every failure is raised as ``LLMError`` (502 LLM_ERROR), with a message that
   never contains the API key.
+
+``stream(messages, tools)`` is the same call with ``"stream": true``: it yields
+the answer's text as it arrives and, last, the whole ``Completion`` (tool calls
+assembled from their deltas, usage from the final chunk, asked for with
+``stream_options.include_usage``). Retries and the breaker cover opening the
+stream (up to the provider's 200); once text flows a failure ends the stream
+with ``LLMCallError`` (nothing is retried after text was shown). The attempt
+timeout applies to each wait for data, so a long answer may take longer than
+it as long as it keeps coming. Closing the iterator (a visitor who left)
+closes the connection, which is how the provider learns to stop.
+
+The wire format (messages, tools, ``Completion``, ``LLMCallError``) is
+``llm_protocol.py``; reading a streamed answer is ``llm_stream.py``. Here: the
+connection, the attempts, retries and the breaker.
 """
 
 from __future__ import annotations
@@ -28,32 +42,34 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
 from folionaut import __version__
+from folionaut.chat.llm_protocol import (
+    RETRYABLE_STATUSES,
+    Completion,
+    FunctionTool,
+    LLMCallError,
+    Message,
+    parse_completion,
+)
+from folionaut.chat.llm_stream import read_stream
 from folionaut.core import jsonutil
 from folionaut.core.clock import Clock, SystemClock
-from folionaut.core.errors import LLMError
 from folionaut.core.logging import get_logger
 from folionaut.observability.metrics import Metrics
 from folionaut.settings import Settings
 
 log = get_logger("chat.llm")
 
-Message = dict[str, Any]  # one OpenAI chat message: {"role": ..., "content": ..., ...}
+T = TypeVar("T")
 SleepFn = Callable[[float], Awaitable[None]]
 
-# Statuses worth another attempt: rate limiting and server-side trouble.
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-# 4xx that mean "the provider cannot be used" (bad key, no access) rather than
-# "this one request was wrong"; they count against the breaker.
-PROVIDER_FAULT_STATUSES = frozenset({401, 403})
 PROVIDER_MESSAGE_LIMIT = 300
 
 
@@ -67,94 +83,7 @@ class Breaker(Protocol):
         ...
 
 
-# --- request and result types --------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class FunctionTool:
-    """A JSON-schema function tool, as sent in ``tools``."""
-
-    name: str
-    description: str
-    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
-
-    def to_openai(self) -> dict[str, Any]:
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": dict(self.parameters)}}
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # the JSON text exactly as the model produced it
-
-    def parsed_arguments(self) -> dict[str, Any]:
-        """The arguments as a dict; raises ValueError when the model produced bad JSON or a non-object."""
-        try:
-            value = jsonutil.loads(self.arguments) if self.arguments.strip() else {}
-        except jsonutil.JSONDecodeError as exc:
-            raise ValueError(f"tool call {self.name} has invalid JSON arguments") from exc
-        if not isinstance(value, dict):
-            raise ValueError(f"tool call {self.name} arguments must be a JSON object")
-        return value
-
-    def to_openai(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """The first choice of a chat completion."""
-
-    content: str | None
-    tool_calls: tuple[ToolCall, ...]
-    finish_reason: str | None
-    usage: Usage
-    model: str
-
-    @property
-    def wants_tools(self) -> bool:
-        return bool(self.tool_calls)
-
-    def assistant_message(self) -> Message:
-        """This turn as a message to append before the tool results of the next round."""
-        message: Message = {"role": "assistant", "content": self.content}
-        if self.tool_calls:
-            message["tool_calls"] = [call.to_openai() for call in self.tool_calls]
-        return message
-
-
-def tool_result_message(call_id: str, content: str) -> Message:
-    """The message answering one tool call (``content`` is usually JSON text)."""
-    return {"role": "tool", "tool_call_id": call_id, "content": content}
-
-
-# --- errors ---------------------------------------------------------------------------------------
-
-class LLMCallError(LLMError):
-    """``LLMError`` with what went wrong, so callers and the breaker can tell causes apart."""
-
-    def __init__(self, message: str, *, reason: str, provider_status: int | None = None,
-                 retry_in_seconds: float | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason  # "http" | "timeout" | "connection" | "invalid_response" | "circuit_open"
-        self.provider_status = provider_status
-        self.retry_in_seconds = retry_in_seconds
-
-    @property
-    def caused_by_request(self) -> bool:
-        """A 4xx that says our request was wrong (not the provider failing)."""
-        status = self.provider_status
-        return (status is not None and 400 <= status < 500
-                and status not in RETRYABLE_STATUSES and status not in PROVIDER_FAULT_STATUSES)
-
+# --- failures ----------------------------------------------------------------------------------
 
 def is_breaker_failure(error: BaseException) -> bool:
     """For ``CircuitBreaker(is_failure=...)``: provider trouble counts, a request we got wrong does not."""
@@ -251,6 +180,13 @@ class LLMClient:
         temperature: float | None = None,
     ) -> Completion:
         """One chat completion (with retries, inside the breaker). Raises ``LLMCallError``."""
+        payload = jsonutil.dumps(self._body(messages, tools, tool_choice, max_tokens, temperature))
+        return await self._guarded(lambda: self._with_retries(payload, self._attempt))
+
+    def _body(
+        self, messages: Sequence[Message], tools: Sequence[FunctionTool | Mapping[str, Any]] | None,
+        tool_choice: str | Mapping[str, Any] | None, max_tokens: int | None, temperature: float | None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": list(messages),
@@ -260,15 +196,17 @@ class LLMClient:
         if tools:
             body["tools"] = [t.to_openai() if isinstance(t, FunctionTool) else dict(t) for t in tools]
             body["tool_choice"] = tool_choice or "auto"
-        payload = jsonutil.dumps(body)
-        if self._breaker is None:
-            return await self._with_retries(payload)
+        return body
 
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` inside the breaker; a refusal becomes ``LLMCallError(reason="circuit_open")``."""
+        if self._breaker is None:
+            return await call()
         entered = False
         try:
             async with self._breaker.call():
                 entered = True
-                return await self._with_retries(payload)
+                return await call()
         except Exception as exc:
             if entered:
                 raise
@@ -278,6 +216,29 @@ class LLMClient:
             hint = f"; retry in about {max(1, round(retry_in))} s" if retry_in else ""
             raise LLMCallError(f"LLM provider temporarily unavailable (circuit breaker open{hint})",
                                reason="circuit_open", retry_in_seconds=retry_in) from exc
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[FunctionTool | Mapping[str, Any]] | None = None,
+        *,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> AsyncIterator[str | Completion]:
+        """Text deltas as they arrive, then the assembled ``Completion``. Raises ``LLMCallError``."""
+        body = self._body(messages, tools, tool_choice, max_tokens, temperature)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        payload = jsonutil.dumps(body)
+        started = time.perf_counter()
+        response = await self._guarded(lambda: self._with_retries(payload, self._open_stream))
+        try:
+            async for event in read_stream(response, self.model, self.timeout_seconds, self._provider_message):
+                yield event
+        finally:
+            response.close()  # unread data means the provider is still writing: drop the connection
+            self._metrics.llm_duration.labels(self.model).observe(time.perf_counter() - started)
 
     async def ping(self, timeout_seconds: float = 2.0) -> bool:
         """Cheap reachability check (``GET {base}/models``): no retries, no breaker, never raises."""
@@ -291,11 +252,11 @@ class LLMClient:
         except (aiohttp.ClientError, TimeoutError):
             return False
 
-    async def _with_retries(self, payload: bytes) -> Completion:
+    async def _with_retries(self, payload: bytes, attempt_fn: Callable[[bytes], Awaitable[T]]) -> T:
         attempts = self.max_retries + 1
         for attempt in range(attempts):
             try:
-                return await self._attempt(payload)
+                return await attempt_fn(payload)
             except _Retryable as failure:
                 if attempt + 1 >= attempts:
                     tried = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -350,48 +311,56 @@ class LLMClient:
                 if status in RETRYABLE_STATUSES:
                     raise _Retryable(error, status_label, self._retry_after(headers))
                 raise error
-            completion = self._parse(raw)
+            completion = parse_completion(raw, self.model)
             status_label = "success"
             return completion
         finally:
             self._count(status_label)
             self._metrics.llm_duration.labels(self.model).observe(time.perf_counter() - started)
 
+    async def _open_stream(self, payload: bytes) -> aiohttp.ClientResponse:
+        """One attempt at opening a stream: the provider's 200 with its body still to read."""
+        await self.start()
+        assert self._session is not None
+        status_label = "error"
+        try:
+            try:
+                response = await self._session.post(
+                    f"{self._base_url}/chat/completions", data=payload,
+                    headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+                    # Each wait for data is bounded, not the whole answer: it may stream for a while.
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout_seconds,
+                                                  sock_read=self.timeout_seconds),
+                )
+            except asyncio.CancelledError:
+                status_label = "timeout"
+                raise
+            except TimeoutError:
+                status_label = "timeout"
+                raise _Retryable(LLMCallError(
+                    f"LLM request timed out after {round(self.timeout_seconds * 1000)} ms", reason="timeout"),
+                    status_label) from None
+            except aiohttp.ClientError as exc:
+                raise _Retryable(LLMCallError(
+                    f"Could not reach the LLM provider ({type(exc).__name__})", reason="connection"),
+                    status_label) from None
+            if response.status >= 400:
+                async with response:
+                    raw = await response.read()
+                error = LLMCallError(f"LLM provider returned HTTP {response.status}{self._provider_message(raw)}",
+                                     reason="http", provider_status=response.status)
+                if response.status == 429:
+                    status_label = "rate_limited"
+                if response.status in RETRYABLE_STATUSES:
+                    raise _Retryable(error, status_label, self._retry_after(response.headers))
+                raise error
+            status_label = "success"
+            return response
+        finally:
+            self._count(status_label)
+
     def _count(self, status: str) -> None:
         self._metrics.llm_requests.labels(self.model, status).inc()
-
-    # parsing
-
-    def _parse(self, raw: bytes) -> Completion:
-        try:
-            data = jsonutil.loads(raw)
-        except jsonutil.JSONDecodeError:
-            raise LLMCallError("LLM provider returned an invalid response (not JSON)",
-                               reason="invalid_response") from None
-        try:
-            choice = data["choices"][0]
-            message = choice["message"]
-            content = message.get("content")
-            if content is not None and not isinstance(content, str):
-                raise TypeError("content")
-            calls = tuple(
-                ToolCall(id=str(call["id"]), name=str(call["function"]["name"]),
-                         arguments=_arguments_text(call["function"].get("arguments")))
-                for call in message.get("tool_calls") or ()
-            )
-            usage_data = data.get("usage") or {}
-            usage = Usage(int(usage_data.get("prompt_tokens") or 0), int(usage_data.get("completion_tokens") or 0),
-                          int(usage_data.get("total_tokens") or 0))
-            if not usage.total_tokens:
-                usage = Usage(usage.prompt_tokens, usage.completion_tokens,
-                              usage.prompt_tokens + usage.completion_tokens)
-            finish_reason = choice.get("finish_reason")
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
-            raise LLMCallError("LLM provider returned an invalid response (no usable choice)",
-                               reason="invalid_response") from None
-        return Completion(content=content, tool_calls=calls,
-                          finish_reason=str(finish_reason) if finish_reason is not None else None,
-                          usage=usage, model=str(data.get("model") or self.model))
 
     def _provider_message(self, raw: bytes) -> str:
         """The provider's own error message, shortened and scrubbed of our key."""
@@ -429,10 +398,3 @@ class LLMClient:
         if moment is None:
             return None
         return max(0.0, moment.timestamp() - self._clock.time())
-
-
-def _arguments_text(arguments: Any) -> str:
-    # Some OpenAI-compatible servers send an object instead of the JSON string; accept both.
-    if arguments is None:
-        return "{}"
-    return arguments if isinstance(arguments, str) else jsonutil.dumps_str(arguments)

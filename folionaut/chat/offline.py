@@ -1,228 +1,276 @@
 """The offline responder: answers chat from the portfolio itself when no LLM is configured.
 
-Deterministic: the same question over the same content always gives the same
-answer. It pulls the meaningful words out of the question, searches the
-published content with them (and lists a content type the question names),
-and writes a short answer from the best matches' title, description and link,
-or says politely that nothing matched and which kinds of content exist.
-The chat service labels these answers with model ``local``.
+Deterministic: the same question over the same content and conversation always
+gives the same answer. A question is read in three steps:
+
+1. what it refers to: an item named in it (a project's title, a company, a
+   skill, a link), or, for a follow-up ("tell me more about the second one",
+   "show more"), the items of the previous answer in the session;
+2. what it asks: one of a few intents (who, where based, education, current
+   role, experience, projects, featured projects, latest posts, talks, skills
+   and levels, links, contact), found from its words in English and the
+   common words of a few other languages;
+3. the answer, written from the fields portfolios usually hold (title, name,
+   summary, description, location, company, role, start and end dates, level,
+   links, featured, publication date, tags; see ``portfolio.Entry``).
+
+Lists show ``page_size`` entries and say how many more there are ("show more"
+pages on). Questions about something else (the weather, a poem) are declined
+politely; a question in another language gets a short note in that language
+that the answer is in English. What the answer used is returned as its
+sources. The chat service labels these answers with model ``local``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from folionaut.chat.language import detect_language, note_for
+from folionaut.chat.offline_answers import TopicAnswers
+from folionaut.chat.offline_format import Reply, detail, join_names, line, listing, shorten
+from folionaut.chat.offline_intents import (
+    ASSISTANT_QUESTIONS,
+    CURRENT_PHRASES,
+    FOLLOW_UP_WORDS,
+    GREETINGS,
+    MORE,
+    OFF_TOPIC,
+    PRONOUN_FOLLOW_UP,
+    STOPWORDS,
+    THANKS,
+    Owner,
+    Question,
+    read_question,
+)
+from folionaut.chat.portfolio import Entry, Portfolio, item_key, words
+
+__all__ = ["MODEL_NAME", "OfflineAnswer", "OfflineResponder"]
 
 MODEL_NAME = "local"
 
-Item = Any  # a dict {"type", "slug", "data"} or an object with those attributes (ContentItem)
+Item = Any  # a ContentItem, or a mapping with "type", "slug", "data"
+ListItemsFn = Callable[[], Awaitable[Sequence[Item]]]
 SearchFn = Callable[[str, int], Awaitable[Sequence[Item]]]
-ListTypesFn = Callable[[], Awaitable[Sequence[str | tuple[str, int]]]]
-ListContentFn = Callable[[str], Awaitable[Sequence[Item]]]
-
-_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
-_GREETINGS = {"hi", "hello", "hey", "hiya", "howdy", "greetings", "yo", "morning", "evening", "afternoon"}
-# Words that say nothing about what to look for.
-_STOPWORDS = _GREETINGS | set(
-    """a about above after again against all am an and any are aren't as at be because been before being below
-    between both but by can can't could couldn't did didn't do does doesn't doing don't down during each few for
-    from further get got had hadn't has hasn't have haven't having he he'd he's her here here's hers herself him
-    himself his how how's i i'd i'm i've if in into is isn't it it's its itself just know let's like list me more
-    most much my myself no nor not of off on once only or other ought our ours ourselves out over own please same
-    say she she'd she's should shouldn't show so some such tell than thank thanks that that's the their theirs them
-    themselves then there there's these they they'd they're this those through to too under until up us very was
-    wasn't we we'd we're were weren't what what's when when's where where's which while who who's whom why why's
-    will with won't would wouldn't you you'd you're your yours yourself anything something everything give find
-    want wanted need info information details detail portfolio owner site website work worked works working done
-    made make ever also any other else really build built builds building use used uses using write wrote
-    written create created""".split()
-)
-_TITLE_FIELDS = ("title", "name", "headline", "label")
-_DESCRIPTION_FIELDS = ("description", "summary", "excerpt", "tagline", "bio", "about", "content", "body")
-_LINK_FIELDS = ("url", "link", "href", "website", "demo", "demoUrl", "liveUrl", "github", "githubUrl", "repo",
-                "repoUrl", "repository")
-# Everyday words for the usual content types, used when a question names no type outright.
-_TYPE_HINTS = {
-    "experience": {"work", "worked", "job", "jobs", "career", "employer", "employers", "company", "companies", "role"},
-    "contact": {"contact", "email", "reach", "hire", "touch"},
-    "skill": {"skill", "skills", "tech", "technologies", "stack", "languages", "tools"},
-    "education": {"study", "studied", "degree", "university", "school", "college"},
-    "project": {"built", "build", "projects", "apps"},
-}
-_MAX_KEYWORDS = 8
-_MAX_FALLBACK_SEARCHES = 4
-_DESCRIPTION_LIMIT = 200
+Turn = tuple[str, str]  # (role, content) of an earlier message in the session, oldest first
 
 
-def _field(item: Item, name: str) -> Any:
-    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
-
-
-def _text(value: Any) -> str:
-    return " ".join(value.split()) if isinstance(value, str) else ""
-
-
-def _shorten(text: str, limit: int = _DESCRIPTION_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",.;:-")
-    return cut + "…"
-
-
-def _humanize(slug: str) -> str:
-    return " ".join(part.capitalize() for part in slug.split("-") if part) or slug
-
-
-def describe_item(item: Item) -> tuple[str, str, str]:
-    """(title, description, link) of a content item, each possibly empty but the title."""
-    data = _field(item, "data")
-    data = data if isinstance(data, Mapping) else {}
-    title = next((_text(data.get(name)) for name in _TITLE_FIELDS if _text(data.get(name))), "")
-    if not title:
-        role, company = _text(data.get("role")), _text(data.get("company") or data.get("organization"))
-        title = f"{role} at {company}" if role and company else role or company
-    if not title:
-        title = _humanize(str(_field(item, "slug") or ""))
-    description = next((_text(data.get(name)) for name in _DESCRIPTION_FIELDS if _text(data.get(name))), "")
-    link = next((_text(data.get(name)) for name in _LINK_FIELDS
-                 if _text(data.get(name)).startswith(("https://", "http://"))), "")
-    return title, _shorten(description), link
-
-
-def keywords(question: str, ignore: Sequence[str] = ()) -> list[str]:
-    """The words of ``question`` worth searching for, in order, without duplicates."""
-    skip = _STOPWORDS | {word.lower() for word in ignore}
-    found: list[str] = []
-    for word in _WORD.findall(question.lower()):
-        word = word.strip("'")
-        if len(word) < 2 and not word.isdigit():
-            continue
-        if word in skip or word.removesuffix("'s") in skip or word in found:
-            continue
-        found.append(word)
-    return found[:_MAX_KEYWORDS]
-
-
-def _type_named(word: str, types: Sequence[str]) -> str | None:
-    for name in types:
-        if word in (name, f"{name}s", f"{name}es"):
-            return name
-        if word.endswith("ies") and word[:-3] + "y" == name:
-            return name
-    return None
+@dataclass(frozen=True, slots=True)
+class OfflineAnswer:
+    text: str
+    sources: tuple[Item, ...] = ()
 
 
 class OfflineResponder:
     def __init__(
         self,
-        search: SearchFn,
-        list_types: ListTypesFn | None = None,
-        list_content: ListContentFn | None = None,
+        list_items: ListItemsFn,
+        search: SearchFn | None = None,
         *,
         owner_name: str = "",
-        max_results: int = 3,
+        contact_email: str = "",
+        contact_phone: str = "",
+        page_size: int = 5,
     ) -> None:
+        self._list_items = list_items
         self._search = search
-        self._list_types = list_types
-        self._list_content = list_content
-        self._owner = owner_name.strip()
-        self._max_results = max_results
+        self._owner_setting = owner_name.strip()
+        self._contact_email = contact_email.strip()
+        self._contact_phone = contact_phone.strip()
+        self._page_size = page_size
+        self._answers = TopicAnswers(page_size, self._contact_email, self._contact_phone)
 
-    async def answer(self, question: str) -> str:
-        types = await self._types()
-        owner_words = _WORD.findall(self._owner.lower()) if self._owner else []
-        words = keywords(question, ignore=owner_words)
-        named_types = [name for word in words if (name := _type_named(word, types))]
-        topic = [word for word in words if not _type_named(word, types)]
-        if not named_types and not topic and self._list_content is not None:
-            said = set(_WORD.findall(question.lower()))
-            named_types = [name for name in types if _TYPE_HINTS.get(name, set()) & said]
-            if named_types:
-                items = list(await self._list_content(named_types[0]))
-                if items:
-                    return self._found(items[: self._max_results], [named_types[0]])
-        if not words:
-            if set(_WORD.findall(question.lower())) & _GREETINGS:
-                return self._greeting(types)
-            return self._nothing_found(question.strip(), types)
+    # --- the entry point ------------------------------------------------------------------
 
-        items: list[Item] = []
-        if topic:
-            items = await self._find(topic)
-            if named_types:
-                # Prefer the kind of content the question asked for, keeping search order otherwise.
-                items.sort(key=lambda item: _field(item, "type") not in named_types)
-        elif named_types and self._list_content is not None:
-            items = list(await self._list_content(named_types[0]))
-        else:
-            items = await self._find(words)
-
-        if not items:
-            return self._nothing_found(" ".join(topic or words), types)
-        return self._found(items[: self._max_results], topic or words)
-
-    async def _types(self) -> list[str]:
-        if self._list_types is None:
-            return []
-        names = [entry[0] if isinstance(entry, tuple) else entry for entry in await self._list_types()]
-        return sorted({str(name) for name in names})
-
-    async def _find(self, words: list[str]) -> list[Item]:
-        limit = self._max_results * 2
-        results = list(await self._search(" ".join(words), limit))
-        if not results and len(words) > 1:
-            # A search that needs every word may find nothing for the whole phrase; try the words alone.
-            for word in words[:_MAX_FALLBACK_SEARCHES]:
-                results.extend(await self._search(word, limit))
-        unique: list[Item] = []
+    async def answer(self, question: str, history: Sequence[Turn] = ()) -> OfflineAnswer:
+        portfolio = Portfolio(await self._list_items())
+        owner = self._owner(portfolio)
+        language = detect_language(question)
+        reply = await self._reply(question, history, portfolio, owner)
+        text = reply.text
+        note = note_for(language) if language != "en" else ""
+        if note:
+            text = f"{note}\n\n{text}"
+        sources: list[Item] = []
         seen: set[tuple[str, str]] = set()
-        for item in results:
-            key = (str(_field(item, "type")), str(_field(item, "slug")))
+        for entry in reply.used:
+            key = (entry.type, entry.slug)
             if key not in seen:
                 seen.add(key)
-                unique.append(item)
-        return unique
+                sources.append(entry.item)
+        return OfflineAnswer(text, tuple(sources))
 
-    def _whose(self) -> str:
-        return f"{self._owner}'s portfolio" if self._owner else "the portfolio"
+    async def _reply(self, text: str, history: Sequence[Turn], portfolio: Portfolio, owner: Owner) -> Reply:
+        question = read_question(text, portfolio, owner)
+        if not question.tokens and not question.text.strip():
+            return self._answers.greeting(portfolio, owner)
+        # Follow-ups first: they refer to the previous answer, not to words of their own.
+        if MORE.match(question.lowered.strip()):
+            paged = await self._next_page(history, portfolio, owner)
+            if paged is not None:
+                return paged
+        follow_up = self._follow_up(question, history, portfolio)
+        if follow_up is not None:
+            return follow_up
+        return await self._answer(question, portfolio, owner, offset=0)
 
-    def _types_sentence(self, types: list[str]) -> str:
-        if self._list_types is None:
-            # Without a way to list types we cannot say the portfolio is empty, only suggest.
-            return "Try asking about projects, skills or experience."
-        if not types:
-            return f"There is no published content in {self._whose()} yet."
-        return "You can ask about: " + ", ".join(types) + "."
+    # --- follow-ups ---------------------------------------------------------------------------
 
-    def _greeting(self, types: list[str]) -> str:
-        return f"Hi! I can answer questions about {self._whose()}. {self._types_sentence(types)}"
+    @staticmethod
+    def _last_list(history: Sequence[Turn], portfolio: Portfolio) -> list[Entry]:
+        """The items of the most recent answer that listed several (a detail in between does not count:
+        "tell me about the first one", then "and the second?"), else those the previous answer named."""
+        answers = [content for role, content in history if role == "assistant"][-4:]
+        for answer in reversed(answers):
+            listed = [entry for row in answer.splitlines() if row.startswith(("- ", "• ", "* "))
+                      for entry in portfolio.mentioned_in(row[2:])[:1]]
+            if len(listed) > 1:
+                return list(dict.fromkeys(listed))
+        return portfolio.mentioned_in(answers[-1]) if answers else []
 
-    def _nothing_found(self, subject: str, types: list[str]) -> str:
-        subject = _shorten(" ".join(subject.split()), 80)
-        about = f' about "{subject}"' if subject else ""
-        return f"I couldn't find anything{about} in {self._whose()}. {self._types_sentence(types)}"
+    def _follow_up(self, question: Question, history: Sequence[Turn], portfolio: Portfolio) -> Reply | None:
+        listed = self._last_list(history, portfolio)
+        if not listed:
+            return None
+        token_set = set(question.tokens)
+        if question.ordinal is not None and (token_set & FOLLOW_UP_WORDS or len(question.tokens) <= 4):
+            if question.entities and question.entities[0] not in listed:
+                return None  # "the first project" after talking about something else: not a follow-up
+            index = question.ordinal
+            if index >= len(listed):
+                return Reply([f"The previous answer listed only {len(listed)} item"
+                              f"{'s' if len(listed) != 1 else ''}: {join_names([e.title for e in listed])}."], listed)
+            return detail(listed[index])
+        if not question.entities and PRONOUN_FOLLOW_UP.search(question.lowered) and len(question.tokens) <= 8:
+            return detail(listed[0])
+        return None
 
-    def _found(self, items: list[Item], words: list[str]) -> str:
-        lines = [f'Here is what I found in {self._whose()} about "{" ".join(words)}":']
-        for item in items:
-            title, description, link = describe_item(item)
-            line = f"- {title} ({_field(item, 'type')})"
-            if description:
-                line += f": {description}"
-            if link:
-                line += f" {link}"
-            lines.append(line)
-        return "\n".join(lines)
+    async def _next_page(self, history: Sequence[Turn], portfolio: Portfolio, owner: Owner) -> Reply | None:
+        """"Show more": the question before the run of "more"s, answered from where the last page stopped."""
+        shown = 0
+        turns = list(history)
+        while turns:
+            role, content = turns.pop()
+            if role == "assistant":
+                shown += sum(row.startswith("- ") for row in content.splitlines())
+                continue
+            if MORE.match(" ".join(content.lower().split())):
+                continue
+            reply = await self._answer(read_question(content, portfolio, owner), portfolio, owner, offset=shown)
+            if reply.used:
+                return reply
+            return Reply(["That was everything I found — there is nothing more to show."])
+        return None
 
+    # --- answering ----------------------------------------------------------------------------
 
-async def compose_offline_answer(
-    question: str,
-    search: SearchFn,
-    list_types: ListTypesFn | None = None,
-    list_content: ListContentFn | None = None,
-    *,
-    owner_name: str = "",
-) -> str:
-    """One-shot form of ``OfflineResponder(...).answer(question)``."""
-    return await OfflineResponder(search, list_types, list_content, owner_name=owner_name).answer(question)
+    async def _answer(self, question: Question, portfolio: Portfolio, owner: Owner, *, offset: int) -> Reply:
+        intents, entities, token_set = question.intents, question.entities, set(question.tokens)
+        if ASSISTANT_QUESTIONS.search(question.lowered):
+            return self._answers.greeting(portfolio, owner)
+        if OFF_TOPIC.search(question.text) and not entities:
+            return self._answers.decline(owner)
+        if not intents and not entities and token_set <= GREETINGS | STOPWORDS:
+            if token_set & GREETINGS or not token_set:
+                return self._answers.greeting(portfolio, owner)
+        if token_set and token_set <= THANKS | STOPWORDS | set(owner.words) and token_set & THANKS:
+            return Reply([f"You're welcome! Anything else you'd like to know about {owner.first}'s work?"])
+
+        if "contact" in intents and not (entities and entities[0].kind == "link"):
+            return self._answers.contact(portfolio, owner)
+        if entities:
+            reply = self._about_entities(question, portfolio, owner, offset)
+            if reply is not None:
+                return reply
+        if "education" in intents:
+            return self._answers.education(portfolio, owner)
+        if "current" in intents and (intents & {"experience", "who"} or "work" in token_set or "do" in token_set
+                                     or CURRENT_PHRASES.search(question.lowered)):
+            return self._answers.current_role(portfolio, owner)
+        placed = self._placed(question, portfolio)
+        if placed:
+            return Reply([f"- {line(entry)}" for entry in placed], placed)
+        if "location" in intents or ("where" in token_set and question.about_owner and not intents - {"when"}):
+            return self._answers.location(portfolio, owner)
+        if "post" in intents:
+            return self._answers.posts(question, portfolio, owner, offset)
+        if "talk" in intents:
+            return self._listing(portfolio.newest_first("talk"), offset, f"{owner.first}'s talks, newest first:",
+                                 f"I couldn't find any talks in {owner.whose} portfolio.")
+        if "featured" in intents and ("project" in intents or not intents - {"featured"}):
+            return self._answers.featured(portfolio, owner, offset)
+        if "project" in intents:
+            return self._answers.projects(question, portfolio, owner, offset)
+        if "experience" in intents:
+            return self._answers.experience(question, portfolio, owner, offset)
+        if "skill" in intents:
+            return await self._answers.skills(question, portfolio, owner)
+        if "link" in intents:
+            return self._answers.links(portfolio, owner)
+        if "who" in intents or (question.about_owner and not question.keywords):
+            return self._answers.who(portfolio, owner)
+        if "current" in intents:
+            return self._answers.current_role(portfolio, owner)
+        return await self._search_answer(question, portfolio, owner, offset)
+
+    @staticmethod
+    def _placed(question: Question, portfolio: Portfolio) -> list[Entry]:
+        """Roles and schools in a place the question names ("where did she work in London?")."""
+        asks_where = question.intents & {"experience", "education", "location", "current"} or set(
+            question.tokens) & {"work", "worked", "where", "live", "lived", "study", "studied"}
+        if not question.keywords or not asks_where:
+            return []
+        wanted = set(question.keywords)
+        return [entry for entry in portfolio.entries if entry.kind in ("experience", "education")
+                and entry.location and wanted & set(words(entry.location))]
+
+    def _about_entities(self, question: Question, portfolio: Portfolio, owner: Owner, offset: int) -> Reply | None:
+        intents = question.intents
+        entity = question.entities[0]
+        if entity.kind == "skill":
+            term = entity.name
+            if "project" in intents:
+                return self._answers.projects(question, portfolio, owner, offset, term=term)
+            if "post" in intents:
+                return self._answers.posts(question, portfolio, owner, offset, term=term)
+            return self._answers.skill_level(entity, question, portfolio, owner)
+        if entity.kind in ("project", "post", "talk") and intents & {"project", "post", "talk"} and len(
+                question.entities) == 1 and entity.kind not in intents and not intents & {"featured", "latest"}:
+            # "Which projects use Tidewatch's stack?" is rare; "projects like X" names X as a topic.
+            return detail(entity)
+        if len(question.entities) > 1 and not intents - {"when", "who"}:
+            return Reply([line(e) for e in question.entities[: self._page_size]], question.entities)
+        return detail(entity)
+
+    async def _search_answer(self, question: Question, portfolio: Portfolio, owner: Owner, offset: int) -> Reply:
+        terms = question.keywords
+        found: list[Entry] = []
+        if terms and self._search is not None:
+            results = list(await self._search(" ".join(terms), self._page_size * 4))
+            for item in results:
+                entry = portfolio.get(item_key(item))
+                if entry is not None and entry not in found and entry.kind != "profile":
+                    found.append(entry)
+        if not found and terms:
+            found = [entry for entry in portfolio.entries if entry.kind != "profile" and entry.words & set(terms)]
+        if found:
+            return self._listing(found, offset, f'Here is what I found in {owner.whose} portfolio about '
+                                                f'"{" ".join(terms)}":', "")
+        if question.about_owner or set(question.tokens) & set(owner.words):
+            subject = f' about "{shorten(" ".join(terms), 80)}"' if terms else ""
+            return Reply([f"I couldn't find anything{subject} in {owner.whose} portfolio. "
+                          f"You can ask about {self._answers.topics(portfolio)}."])
+        return self._answers.decline(owner)
+
+    # --- whose portfolio ------------------------------------------------------------------------
+
+    def _owner(self, portfolio: Portfolio) -> Owner:
+        profile = portfolio.profile
+        name = profile.first(("name", "fullName", "full_name")) if profile else ""
+        if not name and self._owner_setting and self._owner_setting.lower() != "the portfolio owner":
+            name = self._owner_setting
+        return Owner(name)
+
+    def _listing(self, entries: Sequence[Entry], offset: int, intro: str, empty: str) -> Reply:
+        return listing(entries, offset, intro, empty, self._page_size)

@@ -57,6 +57,13 @@ class ChatRepository:
             )
         return [ChatMessage.from_row(row) for row in rows]
 
+    async def usage(self, session_id: str) -> tuple[int, int]:
+        """(visitor messages, LLM tokens) of a session so far, for its budgets."""
+        row = await self.db.fetch_one(
+            "SELECT COALESCE(SUM(role = 'user'), 0) AS asked, COALESCE(SUM(tokens_used), 0) AS tokens "
+            "FROM chat_messages WHERE session_id = ?", (session_id,))
+        return (int(row["asked"]), int(row["tokens"])) if row else (0, 0)
+
     async def expire_idle(self, now_iso: str) -> list[str]:
         """Mark idle sessions expired; returns their visitor ids (so cached session keys can go)."""
         rows = await self.db.fetch_all(

@@ -36,18 +36,30 @@ class PortfolioSummary:
     def __init__(self, service: ContentService) -> None:
         self._service = service
         self._cached: str | None = None
+        self._items: dict[str, list[ContentItem]] | None = None
         self._generation = 0
         service.on_change(self._invalidate)
 
     async def _invalidate(self, change: ContentChange) -> None:
         self._generation += 1
         self._cached = None
+        self._items = None
+
+    async def items(self) -> dict[str, list[ContentItem]]:
+        """The published items by type (what the summary is made of), cached alike."""
+        if self._items is not None:
+            return self._items
+        generation = self._generation
+        grouped = await self._service.bundle()
+        if generation == self._generation:
+            self._items = grouped
+        return grouped
 
     async def text(self) -> str:
         if self._cached is not None:
             return self._cached
         generation = self._generation
-        grouped = await self._service.bundle()
+        grouped = await self.items()
         if not grouped:
             text = "_No published content yet._"
         else:

@@ -10,6 +10,10 @@ maps directly onto OpenAI function calling (``Tool.to_openai()``) and onto MCP
 Two views of the same content:
 
 - ``View.PUBLIC`` (the chat's model): published items only, as visitors see them.
+  ``list_content`` answers the whole list unless asked for a page with ``offset``
+  and ``limit`` (then with ``offset`` and ``total``): the chat cuts a result that
+  is too long for the model (``chat/toolresults.py``) and tells it which
+  ``offset`` to ask for next.
 - ``View.OWNER`` (MCP: every MCP client holds an admin credential, and stdio is
   the owner): drafts, archived and, on request, deleted items; the version
   history; list tools page with an opaque cursor (``nextCursor``).
@@ -47,6 +51,7 @@ __all__ = [
 
 MAX_SEARCH_RESULTS = 20
 MAX_PAGE = 100
+MAX_OFFSET = 100_000
 
 
 class View(enum.Enum):
@@ -168,21 +173,40 @@ def _page(items: list[Any], limit: int, offset: int, query: Mapping[str, Any]) -
     return page
 
 
+def _offset_page(items: list[ContentItem], args: Mapping[str, Any]) -> dict[str, Any]:
+    """The public view's list: whole, or with ``offset``/``limit`` one page of it, with where it starts and how
+    many there are in all (what a caller whose answer was cut asks for next)."""
+    offset, limit = args.get("offset"), args.get("limit")
+    if offset is None and limit is None:
+        return {"items": _wire(items)}
+    offset, limit = offset or 0, limit or MAX_PAGE
+    return {"items": _wire(items[offset:offset + limit]), "offset": offset, "total": len(items)}
+
+
 def _wire(items: Iterable[ContentItem]) -> list[dict[str, Any]]:
     return [item.to_wire() for item in items]
 
 
-def _list_output(key: str, entry: Schema, *, paged: bool = False) -> Schema:
-    properties: dict[str, Any] = {key: {"type": "array", "items": entry}}
-    if paged:
-        properties["nextCursor"] = {"type": "string", "description": "Only when there is a next page: pass it "
-                                                                     "back as cursor"}
-    return object_schema(properties, (key,))
+def _list_output(key: str, entry: Schema, paging: Mapping[str, Schema] | None = None) -> Schema:
+    return object_schema({key: {"type": "array", "items": entry}, **(paging or {})}, (key,))
 
 
+#: What a list paged with cursors adds to its answer (the owner's view).
+_CURSOR_PAGING: dict[str, Schema] = {
+    "nextCursor": {"type": "string", "description": "Only when there is a next page: pass it back as cursor"}}
+#: What a list paged with offset and limit adds to its answer (the public view, when asked for a page).
+_OFFSET_PAGING: dict[str, Schema] = {
+    "offset": {"type": "integer", "minimum": 0, "description": "Only when offset or limit was given: how many "
+                                                               "items come before this page"},
+    "total": {"type": "integer", "minimum": 0, "description": "Only when offset or limit was given: how many "
+                                                              "items there are in all"}}
 _ITEM_OUTPUT = object_schema({"item": ts.ITEM}, ("item",))
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
           "description": f"Page size (default 50, max {MAX_PAGE})"}
+_PUBLIC_PAGING: dict[str, Schema] = {
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "description": "Skip this many items (paging)"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+              "description": f"At most this many items (default all, or {MAX_PAGE} when offset is given)"}}
 
 
 # --- the tools ---------------------------------------------------------------------------------
@@ -203,7 +227,7 @@ def read_tools(service: ContentService, view: View = View.PUBLIC) -> list[Tool]:
 
     async def list_content(args: dict[str, Any], _context: ToolContext) -> dict[str, Any]:
         if not owner:
-            return {"items": _wire(await service.list_published(args.get("type")))}
+            return _offset_page(await service.list_published(args.get("type")), args)
         query = {key: args[key] for key in ("type", "status", "includeDeleted") if args.get(key) is not None}
         limit = args.get("limit") or 50
         offset = decode_cursor(args.get("cursor"), query)
@@ -245,6 +269,8 @@ def read_tools(service: ContentService, view: View = View.PUBLIC) -> list[Tool]:
         type_properties |= {"status": {**STATUS, "description": "Only items with this status"},
                             "includeDeleted": {"type": "boolean", "description": "Include soft-deleted items"},
                             "limit": _LIMIT, "cursor": ts.CURSOR}
+    else:
+        type_properties |= _PUBLIC_PAGING
     key_properties = {"type": {**NAME, "description": "Content type, e.g. project"},
                       "slug": {**NAME, "description": "The item's slug, e.g. my-project"}}
     types_entry = object_schema({"type": {"type": "string"}, "count": {"type": "integer"}}, ("type", "count"))
@@ -258,8 +284,9 @@ def read_tools(service: ContentService, view: View = View.PUBLIC) -> list[Tool]:
              _object({}), list_types, _list_output("types", types_entry)),
         Tool("list_content", "List content",
              f"List {which}, optionally only those of one type{', status' if owner else ''}, in display order"
-             + (". Pages: pass nextCursor back as cursor." if owner else "."),
-             _object(type_properties), list_content, _list_output("items", ts.ITEM, paged=owner)),
+             + (". Pages: pass nextCursor back as cursor." if owner else "; offset and limit page through long lists."),
+             _object(type_properties), list_content,
+             _list_output("items", ts.ITEM, _CURSOR_PAGING if owner else _OFFSET_PAGING)),
         Tool("get_content", "Get one item",
              "Get one item by its id, or by type and slug (any status, deleted included)." if owner
              else "Get one published portfolio item by its type and slug.",
@@ -281,7 +308,7 @@ def read_tools(service: ContentService, view: View = View.PUBLIC) -> list[Tool]:
             "restore_content brings an earlier version back. Pages: pass nextCursor back as cursor.",
             _object({"id": ts.CONTENT_ID, "limit": {**_LIMIT, "description": "Page size (default 20)"},
                               "cursor": ts.CURSOR}, ["id"]),
-            get_history, _list_output("entries", ts.HISTORY_ENTRY, paged=True)))
+            get_history, _list_output("entries", ts.HISTORY_ENTRY, _CURSOR_PAGING)))
     return tools
 
 

@@ -10,6 +10,22 @@ from folionaut.storage.base import Row
 
 STATUSES = ("draft", "published", "archived")
 CHANGE_TYPES = ("created", "updated", "deleted", "restored")
+#: What the admin list can be sorted by (wire names); "-" before one means descending.
+ADMIN_SORT_KEYS = ("sortOrder", "updatedAt", "createdAt", "title", "slug", "type", "status")
+#: Which items the admin list shows: live ones (default), live and soft-deleted, or the trash.
+DELETED_FILTERS = ("exclude", "include", "only")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminListQuery:
+    """What the admin asks the list for (filters, search, order); paging is given beside it."""
+
+    content_type: str | None = None
+    status: str | None = None
+    deleted: str = "exclude"  # one of DELETED_FILTERS
+    search: str | None = None  # the admin's words; never FTS syntax (the service quotes them)
+    sort: str | None = None  # one of ADMIN_SORT_KEYS; None: the spec's order, or relevance when searching
+    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from folionaut.content.models import ChangeRecord, ContentChange, ContentItem, HistoryEntry
+from folionaut.content.models import AdminListQuery, ChangeRecord, ContentChange, ContentItem, HistoryEntry
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
@@ -110,11 +110,9 @@ class ContentService:
 
     async def search(self, query: str, limit: int = 5, *, published_only: bool) -> list[ContentItem]:
         """Best matches first, among published items or (for the owner) every item not deleted."""
-        words = _WORD.findall(query.lower())[:16]
-        if not words:
+        match = _fts_query(query, "OR")
+        if match is None:
             return []
-        # Quote every word so user text can never be FTS syntax; prefix-match, any word.
-        match = " OR ".join(f'"{word}"*' for word in words)
         return await self.repository.search(match, limit, published_only)
 
     # --- admin reads -------------------------------------------------------------
@@ -139,7 +137,36 @@ class ContentService:
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
         limit: int = 50, offset: int = 0,
     ) -> list[ContentItem]:
-        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset)
+        query = AdminListQuery(content_type, status, "include" if include_deleted else "exclude")
+        items, _ = await self.find_admin(query, limit, offset)
+        return items
+
+    async def find_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
+                         *, with_total: bool = False) -> tuple[list[ContentItem], int | None]:
+        """A page of items of any status, and (when asked) how many match in all.
+
+        Search matches every word (prefix match) in the slug, title or any text of
+        the data, across every status; with no words to search for, nothing matches.
+        """
+        query = query or AdminListQuery()
+        match = _fts_query(query.search, "AND") if query.search is not None else None
+        if query.search is not None and match is None:
+            return [], 0 if with_total else None
+        items = await self.repository.list_admin(query, match, limit, offset)
+        total = None
+        if with_total:
+            # A short first page is the whole list: no count query needed.
+            total = offset + len(items) if len(items) < limit and (items or offset == 0) else \
+                await self.repository.count_admin(query, match)
+        return items, total
+
+    async def counts(self) -> list[tuple[str, str, bool, int]]:
+        """(type, status, deleted, count) for each combination that has items."""
+        return await self.repository.counts()
+
+    async def recent_changes(self, limit: int = 10) -> list[tuple[HistoryEntry, str, str]]:
+        """The latest changes to any item, newest first, with the item's type and slug."""
+        return await self.repository.recent_changes(limit)
 
     async def history(self, content_id: str, limit: int = 50, offset: int = 0) -> list[HistoryEntry]:
         await self.get(content_id)
@@ -269,6 +296,15 @@ class ContentService:
                 await self._notify(ContentChange("restored", item.type, (item.slug,), item))
                 return item
         raise ConflictError("The item is being changed by too many writers at once; try again")
+
+
+def _fts_query(text: str, operator: str) -> str | None:
+    """The admin's or visitor's words as an FTS5 query: each word quoted (so user text can never
+    be FTS syntax) and prefix-matched, joined by AND or OR; None when there is no word."""
+    words = _WORD.findall(text.lower())[:16]
+    if not words:
+        return None
+    return f" {operator} ".join(f'"{word}"*' for word in words)
 
 
 def _same_json(new: object, old: object) -> bool:

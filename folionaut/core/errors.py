@@ -2,7 +2,7 @@
 
 Every failure the service reports to a client is an ``AppError``. Each subclass
 carries its wire ``code`` and HTTP ``status``; the HTTP layer turns any of them
-into the error envelope in exactly one place (``folionaut.http.middlewares``).
+into the error envelope in exactly one place (``folionaut.http.edge``).
 Nothing here knows about aiohttp.
 """
 
@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+#: Seconds a client is told to wait (``Retry-After``) after a 502 or 504 when nothing better is known.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
 
 class AppError(Exception):
     """Base of every error a client may see."""
 
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
     status: ClassVar[int] = 500
+    #: Whole seconds for a ``Retry-After`` header; None sends none.
+    retry_after: int | None = None
 
     def __init__(self, message: str = "Internal server error") -> None:
         super().__init__(message)
@@ -55,7 +60,8 @@ class UnauthorizedError(AppError):
 
 
 class ForbiddenError(AppError):
-    """A valid credential whose scope does not cover the request."""
+    """A valid credential whose scope does not cover the request (or a session-cookie request failing
+    its CSRF checks)."""
 
     code = "FORBIDDEN"
     status = 403
@@ -104,16 +110,25 @@ class DatabaseUnavailableError(DatabaseError):
 
 
 class LLMError(AppError):
+    """The LLM provider failed or its breaker is open. The message is shown to visitors, so it
+    never carries the provider's own error text (that is logged)."""
+
     code = "LLM_ERROR"
     status = 502
+
+    def __init__(self, message: str = "The AI assistant is temporarily unavailable; please try again shortly",
+                 retry_after: int = DEFAULT_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RequestTimeoutError(AppError):
     code = "REQUEST_TIMEOUT"
     status = 504
 
-    def __init__(self, message: str = "Request timed out") -> None:
+    def __init__(self, message: str = "Request timed out", retry_after: int = DEFAULT_RETRY_AFTER_SECONDS) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigError(Exception):

@@ -27,6 +27,9 @@ from folionaut.http.published import PublishedReads, PublishedResponses
 from folionaut.http.responses import MAX_BODY_BYTES
 from folionaut.http.routes import (
     admin_content,
+    admin_operations,
+    admin_session,
+    admin_ui,
     chat,
     content,
     health,
@@ -49,12 +52,15 @@ ROUTES: tuple[Route, ...] = (
     *health.ROUTES,
     *content.ROUTES,
     *admin_content.ROUTES,
+    *admin_operations.ROUTES,
+    *admin_session.ROUTES,
     *tokens.ROUTES,
     *webhooks.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,
     *openapi_document.ROUTES,
+    *admin_ui.ROUTES,
 )
 
 

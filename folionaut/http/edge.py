@@ -8,13 +8,17 @@ For each request, in order:
 3. ``answer_preflight`` / ``check_body_size``: CORS preflights and oversized
    bodies are answered before any handler runs.
 4. ``call_handler``, inside the route's deadline: the rate limiter's token,
-   then ``authorize`` (the credential's principal and its scope), then the handler (through
+   then (routes that stream only) ``hand_over_stream``, then ``authorize``
+   (the credential's principal and its scope), then the handler (through
    ``respond_idempotently`` for idempotent routes), then the audit line of an
    admin change.
 5. ``error_response``: this is the one place where an ``AppError`` (or anything
-   unexpected) becomes an HTTP error envelope.
+   unexpected) becomes an HTTP error envelope, with ``Retry-After`` when trying
+   again later makes sense (429, 502, 504). A stream whose head went out cannot
+   get one any more: ``answer_failure`` ends it as it is.
 6. ``finish``: request id, security, rate-limit and CORS headers; then the
-   request metrics.
+   request metrics. A stream got the same headers before its head went out
+   (``http/streaming.py``).
 
 It is one aiohttp middleware (not a stack of them) because the read path is hot:
 each aiohttp middleware layer costs about 0.8 µs, a large share of a cached read
@@ -24,6 +28,7 @@ each aiohttp middleware layer costs about 0.8 µs, a large share of a cached rea
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import re
 import secrets
@@ -49,10 +54,11 @@ from folionaut.http.auth import AUDITED, audit_change, authorize, challenge
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.fastpath.deadlines import InFlightRequests
 from folionaut.http.fastpath.prepared import PreparedResponse
-from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, SECURITY_HEADERS
+from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, PAGE_SECURITY_HEADERS, SECURITY_HEADERS
 from folionaut.http.idempotency import respond_idempotently
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.http.routing import UNDECLARED, Access, Deadline, Handler, RouteFacts
+from folionaut.http.streaming import STREAM_EDGE, StreamEdge
 from folionaut.resilience.ratelimit import RateLimitDecision, RateLimiter
 from folionaut.runtime import Runtime
 
@@ -78,9 +84,9 @@ def error_response(error: AppError, request_id: str) -> web.Response:
     response = web.Response(
         body=jsonutil.dumps(error_body(error, request_id)), status=error.status, headers=JSON_HEADERS
     )
-    if isinstance(error, RateLimitedError):
+    if error.retry_after is not None:  # 429, and 502/504: when trying again makes sense
         response.headers["Retry-After"] = str(error.retry_after)
-    elif (authenticate := challenge(error)) is not None:
+    if (authenticate := challenge(error)) is not None:  # 401, and 403 (the scope that was needed)
         response.headers["WWW-Authenticate"] = authenticate
     return response
 
@@ -106,7 +112,8 @@ class _Limited(Exception):
 class _EdgeFacts:
     """A route's facts with its deadline in seconds and its limiter object resolved."""
 
-    __slots__ = ("access", "audited", "deadline", "idempotent", "label", "limiter")
+    __slots__ = ("access", "audited", "deadline", "direct", "idempotent", "label", "limiter", "security_headers",
+                 "streams")
 
     def __init__(self, facts: RouteFacts, deadline: float | None, limiter: RateLimiter | None) -> None:
         self.deadline = deadline
@@ -114,7 +121,11 @@ class _EdgeFacts:
         self.access = facts.access
         self.audited = facts.access in AUDITED  # worked out once: enum hashing costs on the hot path
         self.idempotent = facts.idempotent
+        self.streams = facts.streams
         self.label = facts.label
+        # Public, not idempotent: the handler is called as it is (one coroutine frame fewer on every read).
+        self.direct = facts.access is Access.PUBLIC and not facts.idempotent
+        self.security_headers = PAGE_SECURITY_HEADERS if facts.page else SECURITY_HEADERS
 
 
 def make_edge(runtime: Runtime, in_flight: InFlightRequests,
@@ -172,6 +183,13 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             raise _Limited(decision)
         return decision
 
+    def hand_over_stream(request: web.Request, rid: str, decision: RateLimitDecision | None,
+                         task: asyncio.Task[object], deadline: int | None) -> None:
+        """What a route that streams needs from the edge before its head goes out (``http/streaming.py``)."""
+        request[STREAM_EDGE] = StreamEdge(
+            functools.partial(finish, request, rid=rid, decision=decision),
+            functools.partial(in_flight.release, task, deadline) if deadline is not None else _no_deadline)
+
     async def call_handler(request: web.Request, handler: Handler, route: _EdgeFacts) -> web.StreamResponse:
         """Access and idempotency, then the handler, then the audit line of an admin change."""
         if route.access is not Access.PUBLIC:
@@ -198,6 +216,18 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
         log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(InternalError(), request_id)
 
+    def answer_failure(exc: Exception, request: web.Request, request_id: str,
+                       route: _EdgeFacts) -> web.StreamResponse:
+        if route.streams and (stream := request.get(STREAM_EDGE)) is not None and stream.started:
+            # The head went out: there is no error response to give any more, only the stream to end.
+            if isinstance(exc, AppError):
+                log.warning("stream ended early: %s", exc.message, extra={"path": request.path})
+            else:
+                log.exception("unexpected error in a stream of %s %s", request.method, request.path)
+            assert stream.response is not None
+            return stream.response
+        return failure_response(exc, request, request_id)
+
     def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
         origin = request.headers.get("Origin")
         if origin and (allow_any_origin or origin.rstrip("/") in allowed_origins):
@@ -206,13 +236,16 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             if not allow_any_origin:
                 response.headers.add("Vary", "Origin")
 
-    def finish(request: web.Request, response: web.StreamResponse, request_id: str,
-               decision: RateLimitDecision | None) -> None:
+    def finish(request: web.Request, response: web.StreamResponse, rid: str,
+               decision: RateLimitDecision | None,
+               security_headers: Mapping[str, str] = SECURITY_HEADERS) -> None:
+        # Also what a stream's head gets before it goes out (hand_over_stream); run again after the
+        # handler, it only sets the same values on a head already sent, which no client sees.
         if type(response) is PreparedResponse:  # its head has the security headers already
-            response.request_id = request_id
+            response.request_id = rid
         else:
-            response.headers["X-Request-Id"] = request_id
-            response.headers.update(SECURITY_HEADERS)
+            response.headers["X-Request-Id"] = rid
+            response.headers.update(security_headers)
         if decision is not None:
             response.headers.update(decision.headers())
         if allowed_origins:
@@ -239,7 +272,12 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                     try:
                         if route.limiter is not None:  # inside the deadline: a shared limiter is a Redis call
                             decision = await take_token(request, route.limiter)
-                        response = await call_handler(request, handler, route)
+                        if route.streams:
+                            hand_over_stream(request, rid, decision, task, deadline)
+                        if route.direct:
+                            response = await handler(request)
+                        else:
+                            response = await call_handler(request, handler, route)
                     except BaseException as exc:
                         expiry = in_flight.leave(task, deadline) if deadline is not None else None
                         if isinstance(exc, _Limited):
@@ -256,15 +294,19 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             except web.HTTPException as exc:
                 if exc.status < 400:  # redirects and the like pass through
                     raise
-                response = failure_response(exc, request, rid)
+                response = answer_failure(exc, request, rid, route)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                response = failure_response(exc, request, rid)
-            finish(request, response, rid, decision)
+                response = answer_failure(exc, request, rid, route)
+            finish(request, response, rid, decision, route.security_headers)
             observe(request.method, route.label, response.status, time.perf_counter() - started)
             return response
         finally:
             request_id_var.reset(token)
 
     return edge
+
+
+def _no_deadline() -> float | None:
+    return None

@@ -85,6 +85,7 @@ ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
 CONDITIONAL_HEADERS = {**ETAG_HEADER, "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
 RATE_HEADERS = {name: {"$ref": f"#/components/headers/{name.replace('-', '')}"}
                  for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")}
+RETRY_AFTER = {"$ref": "#/components/headers/RetryAfter"}
 NOT_MODIFIED = {"$ref": "#/components/responses/NotModified"}
 REPLAYED = {"X-Idempotent-Replayed": {"$ref": "#/components/headers/XIdempotentReplayed"}}
 
@@ -102,6 +103,11 @@ COMPONENTS: dict[str, Any] = {
                                   "METRICS_TOKEN. A token holds one scope: read (every admin GET), write (read "
                                   "and content writes) or metrics (/api/metrics). The scope an operation needs "
                                   "is listed with it; root means the admin key itself."},
+        "AdminSession": {"type": "apiKey", "in": "cookie", "name": "folionaut_session",
+                         "description": "The admin web app's sign-in (POST /api/v1/admin/session, with the admin "
+                                        "key or a write token): it holds the scopes of what signed in. Requests "
+                                        "that change something must also come from this origin and carry the "
+                                        "session's csrfToken in X-CSRF-Token (else 403 FORBIDDEN)."},
     },
     "schemas": {
         "Error": {
@@ -151,6 +157,17 @@ COMPONENTS: dict[str, Any] = {
         "ContentCreate": CONTENT_CREATE,
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
+        "AdminSession": {
+            "type": "object", "required": ["principal", "scopes", "createdAt", "expiresAt", "csrfToken"],
+            "properties": {
+                "principal": {"type": "string", "description": "What signed in",
+                              "examples": ["admin key (web session)", "token editor"]},
+                "scopes": {"type": "array", "items": {"type": "string", "enum": ["metrics", "read", "root", "write"]},
+                           "description": "What the session may do (root: token management and backups)"},
+                "createdAt": TIMESTAMP, "expiresAt": TIMESTAMP,
+                "csrfToken": {"type": "string", "description": "Send it in X-CSRF-Token on every change."},
+            },
+        },
         "ApiToken": {
             "type": "object",
             "required": ["id", "name", "scope", "createdAt", "expiresAt", "lastUsedAt", "status"],
@@ -239,7 +256,19 @@ COMPONENTS: dict[str, Any] = {
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
             "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 2000},
-                           "visitorId": {"type": "string", "minLength": 1, "maxLength": 100}},
+                           "visitorId": {"type": "string", "minLength": 1, "maxLength": 100},
+                           "stream": {"type": "boolean", "default": False,
+                                      "description": "Answer as server-sent events (as Accept: text/event-stream "
+                                                     "does)."}},
+        },
+        "ChatSource": {
+            "type": "object", "required": ["type", "slug", "title"],
+            "properties": {"type": NAME_SCHEMA, "slug": NAME_SCHEMA, "title": {"type": "string"}},
+        },
+        "ChatUsage": {
+            "type": "object", "required": ["promptTokens", "completionTokens", "totalTokens"],
+            "properties": {"promptTokens": {"type": "integer"}, "completionTokens": {"type": "integer"},
+                           "totalTokens": {"type": "integer"}},
         },
         "ChatResponse": {
             "type": "object", "description": "Not wrapped in {\"data\": …}.",
@@ -256,6 +285,11 @@ COMPONENTS: dict[str, Any] = {
                 "toolCalls": array({"type": "object", "required": ["id", "name", "arguments", "result"],
                                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
                                                     "arguments": {}, "result": {}}}),
+                "sources": {**array(schema("ChatSource")), "description": "Published items the reply used."},
+                "usage": schema("ChatUsage"),
+                "degraded": {"type": "boolean",
+                             "description": "True when the offline responder answered because the LLM failed "
+                                            "(CHAT_FALLBACK=offline)."},
             },
         },
         "ChatSession": {
@@ -341,16 +375,20 @@ COMPONENTS: dict[str, Any] = {
                                                                   'error="invalid_token" for a bad credential)',
                                                    "schema": {"type": "string"}}}),
         "Forbidden": json_content(schema("Error"), "FORBIDDEN: the credential is valid but its scope does not "
-                                            "cover this operation (or, on MCP, the Origin is not allowed)"),
+                                            "cover this operation (or, on MCP, the Origin is not allowed; or, with the "
+                                            "web app's session cookie, the request came from another origin or "
+                                            "without its CSRF token)"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
         "PayloadTooLarge": json_content(schema("Error"), "PAYLOAD_TOO_LARGE: body over 100 KiB"),
-        "RateLimited": json_content(schema("Error"), "RATE_LIMIT_EXCEEDED",
-                             headers={"Retry-After": {"$ref": "#/components/headers/RetryAfter"}, **RATE_HEADERS}),
+        "RateLimited": json_content(schema("Error"), "RATE_LIMIT_EXCEEDED: the token bucket is empty, or (chat) "
+                                                     "a message or token budget is used up",
+                                    headers={"Retry-After": RETRY_AFTER, **RATE_HEADERS}),
         "InternalError": json_content(schema("Error"), "INTERNAL_SERVER_ERROR"),
-        "LLMError": json_content(schema("Error"), "LLM_ERROR: the LLM provider failed or its circuit breaker is open"),
-        "RequestTimeout": json_content(schema("Error"), "REQUEST_TIMEOUT"),
+        "LLMError": json_content(schema("Error"), "LLM_ERROR: the LLM provider failed or its circuit breaker is open",
+                                 headers={"Retry-After": RETRY_AFTER}),
+        "RequestTimeout": json_content(schema("Error"), "REQUEST_TIMEOUT", headers={"Retry-After": RETRY_AFTER}),
     },
 }
 
@@ -359,7 +397,7 @@ COMPONENTS: dict[str, Any] = {
 
 def _security(scope: str) -> list[dict[str, list[str]]]:
     # OpenAPI 3.1 lets non-OAuth schemes list the roles they need: here, the scope.
-    return [{"AdminKey": []}, {"Bearer": [scope]}]
+    return [{"AdminKey": []}, {"Bearer": [scope]}, {"AdminSession": [scope]}]
 
 
 #: Derived from access (as the edge checks it); METRICS_PUBLIC=true additionally serves /api/metrics to anyone.

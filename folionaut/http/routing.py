@@ -2,13 +2,14 @@
 
 Each route module (``http/routes/*.py``) lists its routes as ``Route`` values:
 method, path template, handler, who may call it (``access``), its rate limiter,
-its deadline, whether it honours ``Idempotency-Key``, the feature flags it needs
-and its OpenAPI operation. ``http/app.py`` gathers the modules' lists into one
-table, and everything else is derived from that table:
+its deadline, whether it honours ``Idempotency-Key``, whether it may stream its
+response, the feature flags it needs and its OpenAPI operation. ``http/app.py``
+gathers the modules' lists into one table, and everything else is derived from
+that table:
 
 - registration on the aiohttp router (routes whose features are off are skipped);
 - the edge's per-route facts (``RouteFacts``: auth, limiter, deadline,
-  idempotency, metrics label), worked out once per route;
+  idempotency, streaming, metrics label), worked out once per route;
 - the OpenAPI document (``http/openapi.py``), whose ``security`` and
   ``Idempotency-Key`` parameter come from the same facts, so the two cannot
   disagree.
@@ -60,11 +61,13 @@ class Route:
     handler: Handler
     access: Access
     operation: Operation  # the OpenAPI operation object (security and Idempotency-Key are added)
-    limiter: str | None = None  # the rate limiter that applies ("content", "chat"), if any
+    limiter: str | None = None  # the rate limiter that applies ("content", "chat", "sign_in"), if any
     deadline: Deadline = Deadline.REQUEST
     idempotent: bool = False  # honours Idempotency-Key
+    streams: bool = False  # may answer with a stream: the handler gets a StreamEdge (http/streaming.py)
     features: tuple[str, ...] = ()  # Settings flags (feature_*) that must all be on
     allow_head: bool = True  # GET routes also answer HEAD
+    page: bool = False  # a page or asset for browsers: the pages' security headers (their own CSP)
 
     def enabled(self, settings: Settings) -> bool:
         return all(getattr(settings, flag) for flag in self.features)
@@ -78,12 +81,15 @@ class RouteFacts:
     limiter: str | None = None
     deadline: Deadline = Deadline.REQUEST
     idempotent: bool = False
+    streams: bool = False
     label: str = "unmatched"  # metrics label: the path template, never the raw path
+    page: bool = False
     declared: Route | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, route: Route) -> RouteFacts:
-        return cls(route.access, route.limiter, route.deadline, route.idempotent, route.path, route)
+        return cls(route.access, route.limiter, route.deadline, route.idempotent, route.streams, route.path,
+                   route.page, route)
 
 
 #: Facts of requests that matched no declared route (404/405, or a route added outside the table).

@@ -127,7 +127,7 @@ class Metrics:
         self.rate_limit_hits = Counter(
             "rate_limit_hits_total", "Requests refused by a rate limiter", ["limiter"], registry=registry,
         )
-        for limiter in ("content", "chat"):
+        for limiter in ("content", "chat", "sign_in"):
             self.rate_limit_hits.labels(limiter)
         self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
         registry.register(self.rate_limit_remaining)
@@ -155,6 +155,16 @@ class Metrics:
         for role in ("user", "assistant"):
             self.chat_messages.labels(role)
         self.chat_tokens = Counter("chat_tokens_total", "LLM tokens used by chat", registry=registry)
+        self.chat_budget_exceeded = Counter(
+            "chat_budget_exceeded_total", "Chat turns refused (429) because a budget was used up", ["budget"],
+            registry=registry,
+        )
+        for budget in ("session_messages", "session_tokens", "daily_tokens"):
+            self.chat_budget_exceeded.labels(budget)
+        self.chat_degraded = Counter(
+            "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed",
+            registry=registry,
+        )
         self.webhook_deliveries = Counter(
             "webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, retrying, failed, "
             "disabled: 410 Gone switched the webhook off)", ["status"], registry=registry,

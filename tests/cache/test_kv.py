@@ -28,6 +28,10 @@ async def check_basic_contract(store: KeyValueStore) -> None:
     assert await store.get("idempotency:k") == b"lock"
     await store.delete("idempotency:k")
     assert await store.set_if_absent("idempotency:k", b"again", 60) is True
+    # counters (the chat's daily token budget): absent counts as 0, increments add up
+    assert await store.increment("chat:tokens:2025-01-25", 150, 60) == 150
+    assert await store.increment("chat:tokens:2025-01-25", 50, 60) == 200
+    assert await store.get("chat:tokens:2025-01-25") == b"200"
 
 
 async def test_memory_store_contract_and_per_key_ttl() -> None:
@@ -41,6 +45,13 @@ async def test_memory_store_contract_and_per_key_ttl() -> None:
     assert await store.get("session:short") is None
     assert await store.get("idempotency:long") == b"b"
     assert await store.set_if_absent("session:short", b"c", 10) is True  # expired keys count as absent
+
+    # A counter's TTL runs from its creation, not from its last increment.
+    await store.increment("chat:tokens:day", 5, 10)
+    clock.advance(6)
+    await store.increment("chat:tokens:day", 5, 10)
+    clock.advance(5)
+    assert await store.increment("chat:tokens:day", 1, 10) == 1
 
 
 async def test_memory_store_is_bounded() -> None:
@@ -58,6 +69,11 @@ async def test_redis_store_contract_and_ttls(redis_client: aioredis.Redis) -> No
     assert 0 < await redis_client.ttl("session:visitor-1") <= 1800
     await store.set_if_absent("idempotency:POST:/x:key", b"{}", 86_400)
     assert 86_000 < await redis_client.ttl("idempotency:POST:/x:key") <= 86_400
+    # Two instances count into one total; the TTL is set once, when the counter is created.
+    other = RedisKeyValueStore(redis_client)
+    assert await store.increment("chat:tokens:day", 100, 172_800) == 100
+    assert await other.increment("chat:tokens:day", 23, 10) == 123
+    assert 172_000 < await redis_client.ttl("chat:tokens:day") <= 172_800
 
 
 async def test_fail_open_store_survives_outage_and_returns_to_redis(

@@ -372,7 +372,9 @@ async def test_llm_timeout_shorter_than_chat_timeout_is_502(
     fake_llm.enqueue(hang())
     response = await ask(client)
     assert response.status == 502
-    assert "timed out" in (await response.json())["error"]["message"]
+    assert response.headers["Retry-After"] == "5"
+    # The cause is logged; the visitor reads a message meant for them.
+    assert "timed out" not in (await response.json())["error"]["message"]
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -569,16 +571,19 @@ async def test_include_tool_calls_is_parsed_strictly(
 
 
 async def test_a_wrong_api_key_is_502_and_counts_against_the_breaker(
-    start: Start, chat_settings: Settings, admin_headers: dict[str, str],
+    start: Start, chat_settings: Settings, admin_headers: dict[str, str], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The runbook: "if persistent, check LLM_API_KEY".
+    # The runbook: "if persistent, check LLM_API_KEY": the log says 401, the visitor does not.
     async with FakeLLM(api_key="sk-the-right-key") as provider:
         client = await start(chat_settings.replace(llm_base_url=provider.base_url, llm_api_key="sk-a-wrong-key"))
         for _ in range(5):
             response = await ask(client)
-            assert response.status == 502
+            assert response.status == 502 and response.headers["Retry-After"] == "5"
             error = (await response.json())["error"]
-            assert error["code"] == "LLM_ERROR" and "401" in error["message"]
+            assert error["code"] == "LLM_ERROR" and "401" not in error["message"]
             assert "sk-a-wrong-key" not in error["message"]
+        logged = [record.getMessage() for record in caplog.records if record.name == "folionaut.chat"]
+        assert any("HTTP 401" in line for line in logged)
+        assert not any("sk-a-wrong-key" in line for line in logged)
         assert len(provider.chat_requests) == 5
         assert breaker_state(await metrics_text(client, admin_headers)) == 2

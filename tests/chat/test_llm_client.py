@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from folionaut.chat.llm import (
-    Completion,
-    FunctionTool,
-    LLMCallError,
-    LLMClient,
-    is_breaker_failure,
-    tool_result_message,
-)
+from folionaut.chat.llm import LLMClient, is_breaker_failure
+from folionaut.chat.llm_protocol import Completion, FunctionTool, LLMCallError, tool_result_message
 from folionaut.core.clock import ManualClock
 from folionaut.core.errors import LLMError
 from folionaut.observability.metrics import Metrics

@@ -15,6 +15,17 @@ client sent (for example echo a tool result). When the queue is empty the
 ``default`` item answers (``None``: a 500 saying the script ran out, so a test
 that forgot to script a call fails loudly rather than hanging).
 
+Streaming: a request with ``"stream": true`` gets the same scripted answer as
+server-sent events of ``chat.completion.chunk`` objects, as the real API sends
+them: a first chunk with the role, ``choices[0].delta.content`` pieces (the
+``chunks`` of ``answer(...)``, else the content cut in a few pieces), tool calls
+as ``delta.tool_calls`` entries whose ``function.arguments`` arrive in pieces,
+a chunk with ``finish_reason``, the usage in a last chunk with empty
+``choices`` when ``stream_options.include_usage`` is set, then ``data: [DONE]``.
+``delay`` waits between chunks and ``hang_after`` stops writing after that
+many text chunks, until the client goes away (``client_gone`` is then set
+and ``disconnects`` counted) or the hang ends.
+
 Like the real API it rejects (400, without consuming the script) a request that
 is not JSON, lacks ``model``/``messages``, or breaks the tool-message ordering
 rules, so a chat service that builds a wrong conversation fails here too. With
@@ -81,6 +92,9 @@ class Scripted:
     completion_tokens: int | None = None
     model: str | None = None
     raw: bytes = b""
+    chunks: tuple[str, ...] | None = None  # streamed text pieces (default: content cut in a few pieces)
+    delay: float = 0.0  # seconds between streamed chunks
+    hang_after: int | None = None  # stop streaming after this many text chunks, until the client leaves
 
 
 Responder = Scripted | Callable[[RecordedRequest], Scripted]
@@ -94,10 +108,17 @@ def answer(
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
     model: str | None = None,
+    chunks: Iterable[str] | None = None,
+    delay: float = 0.0,
+    hang_after: int | None = None,
 ) -> Scripted:
-    """A plain assistant answer (finish_reason "stop"). Token counts default to a rough estimate."""
-    return Scripted("answer", content=content, prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens, model=model)
+    """A plain assistant answer (finish_reason "stop"). Token counts default to a rough estimate.
+    ``chunks`` (joined they must equal ``content``), ``delay`` and ``hang_after`` shape a streamed answer."""
+    pieces = tuple(chunks) if chunks is not None else None
+    if pieces is not None and "".join(pieces) != content:
+        raise ValueError("the chunks must join to the content")
+    return Scripted("answer", content=content, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                    model=model, chunks=pieces, delay=delay, hang_after=hang_after)
 
 
 def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, *, call_id: str | None = None) -> dict:
@@ -182,6 +203,8 @@ class FakeLLM:
         self._queue: deque[Responder] = deque()
         self._ids = itertools.count(1)
         self._released = asyncio.Event()
+        self.client_gone = asyncio.Event()  # a streaming client closed the connection mid-answer
+        self.disconnects = 0
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -297,7 +320,67 @@ class FakeLLM:
             if transport is not None:
                 transport.close()
             return web.Response(status=500)  # never reaches the client
+        if isinstance(recorded.body, dict) and recorded.body.get("stream") is True:
+            return await self._stream(request, recorded, scripted)
         return web.json_response(self._completion_body(recorded, scripted))
+
+    async def _stream(self, request: web.Request, recorded: RecordedRequest, scripted: Scripted) -> web.StreamResponse:
+        whole = self._completion_body(recorded, scripted)
+        message, finish_reason = whole["choices"][0]["message"], whole["choices"][0]["finish_reason"]
+        base = {"id": whole["id"], "object": "chat.completion.chunk", "created": whole["created"],
+                "model": whole["model"], "system_fingerprint": "fp_fake"}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        try:
+            await self._send(response, chunk({"role": "assistant", "content": ""}))
+            content = scripted.content or ""
+            pieces = scripted.chunks if scripted.chunks is not None else _cut(content)
+            for number, piece in enumerate(pieces):
+                if scripted.hang_after is not None and number >= scripted.hang_after:
+                    await self._hang_until_gone(request, MAX_HANG_SECONDS)
+                    return response
+                if scripted.delay:
+                    await asyncio.sleep(scripted.delay)
+                await self._send(response, chunk({"content": piece}))
+            for index, call in enumerate(message.get("tool_calls") or ()):
+                arguments = call["function"]["arguments"]
+                await self._send(response, chunk({"tool_calls": [{
+                    "index": index, "id": call["id"], "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+                for piece in _cut(arguments):
+                    await self._send(response, chunk({"tool_calls": [{"index": index,
+                                                                       "function": {"arguments": piece}}]}))
+            await self._send(response, chunk({}, finish_reason))
+            options = recorded.body.get("stream_options") if isinstance(recorded.body, dict) else None
+            if isinstance(options, dict) and options.get("include_usage"):
+                await self._send(response, {**base, "choices": [], "usage": whole["usage"]})
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except ConnectionResetError:
+            self._client_left()
+        return response
+
+    @staticmethod
+    async def _send(response: web.StreamResponse, payload: dict[str, Any]) -> None:
+        await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+    async def _hang_until_gone(self, request: web.Request, seconds: float) -> None:
+        """Write nothing until the client closes the connection (or the hang ends), checking every 10 ms."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline and not self._released.is_set():
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self._client_left()
+                return
+            await asyncio.sleep(0.01)
+
+    def _client_left(self) -> None:
+        self.disconnects += 1
+        self.client_gone.set()
 
     def _completion_body(self, recorded: RecordedRequest, scripted: Scripted) -> dict[str, Any]:
         number = next(self._ids)
@@ -328,6 +411,11 @@ class FakeLLM:
                       "total_tokens": prompt_tokens + completion_tokens},
             "system_fingerprint": "fp_fake",
         }
+
+
+def _cut(text: str, size: int = 7) -> tuple[str, ...]:
+    """Text in pieces of ``size`` characters, as a streamed answer arrives."""
+    return tuple(text[index:index + size] for index in range(0, len(text), size)) if text else ()
 
 
 def _error_response(status: int, message: str, error_type: str, code: str | None) -> web.Response:

@@ -111,3 +111,17 @@ async def test_drained_gives_up_after_the_grace_period() -> None:
     assert await requests.drained(0.05) is False
     assert requests.count == 1
     assert requests.leave(current_task(), token) is None
+
+
+async def test_a_released_deadline_no_longer_cancels_and_says_what_was_left() -> None:
+    # What a handler that streams does once its head is out: it keeps the deadline itself.
+    requests = InFlightRequests()
+    task = current_task()
+    token = requests.enter(task, 0.5)
+    left = requests.release(task, token)
+    assert left is not None and 0.3 < left <= 0.51
+    assert requests.count == 1  # still in flight (shutdown waits for it) until it leaves
+    assert requests.release(task, token) is None  # nothing left to hand over
+    await asyncio.sleep(0.6)  # past the released deadline (its slot's timer fired): not cancelled
+    assert task.cancelling() == 0
+    assert requests.leave(task, token) is None and requests.count == 0

@@ -155,3 +155,20 @@ async def test_the_http_sse_transport_of_2024_11_05(client: Any) -> None:
             break
         await asyncio.sleep(0.05)
     assert gone.status == 404
+
+
+async def test_the_http_sse_stream_carries_the_edge_headers(make_client: Any, settings: Settings) -> None:
+    # Its head goes out before the handler returns, so the edge adds its headers first (streams=True).
+    origin = "https://inspector.example"
+    client = await make_client(settings.replace(cors_origins=(origin,)))
+    stream = await client.get("/api/mcp/sse", headers={**ADMIN, "Accept": "text/event-stream", "Origin": origin,
+                                                        "X-Request-Id": "mcp-sse-stream-1"})
+    assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    assert stream.headers["X-Request-Id"] == "mcp-sse-stream-1"
+    assert stream.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in stream.headers["Content-Security-Policy"]
+    assert stream.headers["Access-Control-Allow-Origin"] == origin
+    names = [name.decode().lower() for name, _ in stream.raw_headers]
+    assert len(names) == len(set(names)), names
+    assert (await asyncio.wait_for(stream.content.readline(), 10)).startswith(b"event: endpoint")
+    stream.close()

@@ -129,6 +129,29 @@ async def test_sse_only_client_and_get_stream(client: Any) -> None:
     assert json_only.status == 406
 
 
+async def test_sse_answers_and_the_get_stream_carry_the_edge_headers(make_client: Any, settings: Any) -> None:
+    # Their heads go out before the handler returns, so the edge adds its headers first (streams=True).
+    origin = "https://inspector.example"
+    client = await make_client(settings.replace(cors_origins=(origin,)))
+    session_id = await _initialize(client)
+    sse_only = {"X-Admin-Key": ADMIN_KEY, "Accept": "text/event-stream", "Mcp-Session-Id": session_id,
+                "Origin": origin}
+    answer = await client.post("/api/mcp", headers={**sse_only, "X-Request-Id": "mcp-sse-1"},
+                               json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    stream = await client.get("/api/mcp", headers={**sse_only, "X-Request-Id": "mcp-stream-1"})
+    assert (await stream.content.readline()).startswith(b": stream open")
+    for response, request_id in ((answer, "mcp-sse-1"), (stream, "mcp-stream-1")):
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        assert response.headers["X-Request-Id"] == request_id
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        names = [name.decode().lower() for name, _ in response.raw_headers]
+        assert len(names) == len(set(names)), names
+    assert (await client.delete("/api/mcp", headers=sse_only)).status == 204
+    await stream.content.read()  # ending the session ends its stream
+
+
 async def test_stateless_revision_raw(client: Any) -> None:
     def modern(method: str, **extra: str) -> dict[str, str]:
         return _headers(**{"MCP-Protocol-Version": MODERN, "Mcp-Method": method, **extra})

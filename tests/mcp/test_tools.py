@@ -101,3 +101,73 @@ async def test_publish_unpublish_restore_and_deleted_items(client: Any, admin_he
         ("updated", "token:editor"), ("updated", "token:editor"), ("created", "admin")]
     with pytest.raises(ToolError, match="either id, or type and slug"):
         await registry.execute("get_content", {"id": secret, "type": "project"})
+
+
+async def test_the_public_view_pages_with_offset_and_limit(client: Any, admin_headers: dict[str, str]) -> None:
+    await seed_content(client, admin_headers)
+    registry = ToolRegistry(read_tools(client.server.app[RUNTIME].content))
+    whole = await registry.execute("list_content", {})
+    assert len(whole["items"]) == 4 and set(whole) == {"items"}  # unpaged: everything published, no paging keys
+    page = await registry.execute("list_content", {"offset": 1, "limit": 2})
+    assert page == {"items": whole["items"][1:3], "offset": 1, "total": 4}
+    assert await registry.execute("list_content", {"offset": 3}) == {"items": whole["items"][3:], "offset": 3,
+                                                                      "total": 4}
+    projects = (await registry.execute("list_content", {"type": "project"}))["items"]
+    first_project = await registry.execute("list_content", {"type": "project", "limit": 1})
+    assert first_project == {"items": projects[:1], "offset": 0, "total": 2}  # the draft is not counted
+    assert await registry.execute("list_content", {"offset": 10}) == {"items": [], "offset": 10, "total": 4}
+    assert await registry.execute("list_content", {"offset": None, "limit": None}) == whole  # null is absent
+    with pytest.raises(ToolError, match="limit: Must be between 1 and 100"):
+        await registry.execute("list_content", {"limit": 101})
+    with pytest.raises(ToolError, match="offset: Must be between 0 and 100000"):
+        await registry.execute("list_content", {"offset": -1})
+
+
+def _closed(schema: Any) -> Any:
+    """``schema`` with every object that lists its properties closed: an undeclared field in a result fails."""
+    if isinstance(schema, list):
+        return [_closed(entry) for entry in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        closed["additionalProperties"] = False
+    if isinstance(schema.get("properties"), dict):
+        closed["properties"] = {name: _closed(entry) for name, entry in schema["properties"].items()}
+    return closed
+
+
+@pytest.mark.parametrize("view", list(View))
+async def test_every_result_matches_its_output_schema_exactly(
+    client: Any, admin_headers: dict[str, str], view: View,
+) -> None:
+    # MCP clients validate structuredContent against outputSchema with jsonschema, as here; closed
+    # objects also catch a field a tool returns but its schema does not declare.
+    import jsonschema
+
+    ids = await seed_content(client, admin_headers)
+    content = client.server.app[RUNTIME].content
+    tools = read_tools(content, view) if view is View.PUBLIC else all_tools(content)
+    secret = ids["secret"]
+    calls: dict[str, list[dict[str, Any]]] = {
+        "list_types": [{}],
+        "list_content": [{}, {"type": "project"}, {"offset": 1, "limit": 1}] if view is View.PUBLIC
+        else [{}, {"limit": 1}, {"status": "draft", "includeDeleted": True}],
+        "get_content": [{"type": "project", "slug": "rocket"}],
+        "search_content": [{"query": "rocket"}],
+        "get_history": [{"id": secret}, {"id": secret, "limit": 1}],
+        "create_content": [{"type": "note", "data": {"title": "Schema check"}}],
+        "update_content": [{"id": secret, "data": {"title": "Secret, renamed"}}],
+        "publish_content": [{"id": secret}],
+        "unpublish_content": [{"id": secret, "status": "archived"}],
+        "delete_content": [{"id": secret}],
+        "restore_content": [{"id": secret, "version": 1}],
+    }
+    checked = 0
+    for tool in tools:
+        assert tool.output_schema is not None, tool.name
+        for arguments in calls[tool.name]:
+            result = await tool.call(arguments)
+            jsonschema.validate(result, _closed(tool.output_schema))
+            checked += 1
+    assert checked == sum(len(calls[tool.name]) for tool in tools) >= 6

@@ -1,5 +1,5 @@
 """Every way content changes sends its event: MCP tools over the real /api/mcp (create, update, publish,
-unpublish, delete, restore), and hard deletes through the admin API."""
+unpublish, delete, restore), the admin web app's cookie session, and hard deletes through the admin API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from tests.admin_ui.conftest import sign_in
 from tests.helpers.webhook_receiver import WebhookReceiver
 from tests.webhooks.conftest import CONTENT, create_item, create_webhook, drained, runtime_of
 
@@ -74,3 +75,18 @@ async def test_hard_deletes_tell_once(api: TestClient, admin_headers: dict[str, 
     await drained(runtime_of(api))
     [request] = receiver.received
     assert request.payload["type"] == "content.deleted" and request.payload["data"]["id"] == live["id"]
+
+
+async def test_the_admin_web_app_sends_events(api: TestClient, admin_headers: dict[str, str],
+                                             receiver: WebhookReceiver) -> None:
+    """The web app changes content through the same API with its cookie session (and CSRF token)."""
+    await create_webhook(api, admin_headers, receiver, events=["content.created", "content.published"])
+    browser = (await sign_in(api)).headers()
+    created = await api.post(CONTENT, headers=browser, json={"type": "post", "data": {"title": "From the app"}})
+    assert created.status == 201, await created.text()
+    item = (await created.json())["data"]
+    published = await api.put(f"{CONTENT}/{item['id']}", headers=browser, json={"status": "published"})
+    assert published.status == 200, await published.text()
+    await receiver.wait_for(2)
+    await drained(runtime_of(api))
+    assert receiver.types() == ["content.created", "content.published"]

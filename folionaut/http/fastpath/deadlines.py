@@ -60,6 +60,16 @@ class InFlightRequests:
             self._expired[task] = cancelling
             task.cancel()
 
+    def release(self, task: asyncio.Task[object], token: int) -> float | None:
+        """Stop enforcing ``task``'s deadline (it still counts as in flight until ``leave``) and return the
+        seconds it had left, or None when it was not waiting on one. For a handler that streams: once it
+        has sent its first byte a cancellation can no longer become a 504, so it keeps the deadline itself
+        and ends its stream with an error event."""
+        members = self._slots.get(token)
+        if members is None or members.pop(task, None) is None:
+            return None
+        return max(0.0, token * self._resolution - task.get_loop().time())
+
     def leave(self, task: asyncio.Task[object], token: int) -> bool | None:
         """Stop tracking ``task``. ``None``: it finished in time. Otherwise its deadline
         cancelled it, and the result says whether that cancellation is the only one

@@ -30,6 +30,10 @@ HTTP+SSE (for clients that speak only 2024-11-05, such as the mcp SDK before
 ``endpoint``, names where to POST messages (``messages?sessionId=…``, relative
 to the stream's URL); each POST is answered 202 and its JSON-RPC answer is a
 ``message`` event on the stream. The session ends with its stream.
+
+The routes that may stream (``POST|GET /api/mcp``, ``GET /api/mcp/sse``) are
+declared so (``streams=True``): an SSE answer or stream carries the edge's
+headers (request id, security, CORS) like any other response.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from folionaut.http.auth import principal_of
 from folionaut.http.responses import JSON_HEADERS
 from folionaut.http.routing import Access, Deadline, Route
 from folionaut.http.state import HTTP, RUNTIME
+from folionaut.http.streaming import STREAM_EDGE
 from folionaut.mcp.errors import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -113,6 +118,8 @@ async def _reply(request: web.Request, payload: Any, status: int, sse: bool,
     if not sse:
         return _rpc(payload, status, headers)
     response = web.StreamResponse(status=status, headers={**SSE_HEADERS, **(headers or {})})
+    # The edge keeps the deadline: the answer is ready, only its few writes are left.
+    request[STREAM_EDGE].prepare_headers(response)
     await response.prepare(request)
     for message in payload if isinstance(payload, list) else [payload]:
         await response.write(b"event: message\ndata: " + jsonutil.dumps(message) + b"\n\n")
@@ -266,6 +273,7 @@ async def get(request: web.Request) -> web.StreamResponse:
     if session.streaming:
         return _rpc_error(409, INVALID_REQUEST, "Conflict: this session already has an open GET stream")
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    request[STREAM_EDGE].prepare_headers(response)  # no deadline to take: the route has none
     session.streaming = True
     try:
         await response.prepare(request)
@@ -307,6 +315,7 @@ async def open_sse_stream(request: web.Request) -> web.StreamResponse:
     session.streaming = True
     log.info("MCP HTTP+SSE session opened", extra={"sessions": len(sessions)})
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    request[STREAM_EDGE].prepare_headers(response)  # no deadline to take: the route has none
     try:
         await response.prepare(request)
         endpoint = f"{SSE_MESSAGES_PATH.rsplit('/', 1)[1]}?sessionId={session.id}"  # relative: proxies' prefixes
@@ -366,7 +375,7 @@ _MCP = ("feature_mcp_server",)
 _JSON_RPC = {"application/json": {"schema": {"type": "object"}}}
 
 ROUTES = (
-    Route("POST", MCP_PATH, post, Access.READ, features=_MCP, operation={
+    Route("POST", MCP_PATH, post, Access.READ, streams=True, features=_MCP, operation={
         "tags": ["mcp"], "summary": "MCP JSON-RPC message (Streamable HTTP)", "operationId": "mcpPost",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "requestBody": oa.body({"type": "object", "description": "A JSON-RPC 2.0 request or notification."}),
@@ -382,7 +391,8 @@ ROUTES = (
             **oa.errors(401, 413),
         },
     }),
-    Route("GET", MCP_PATH, get, Access.READ, deadline=Deadline.STREAM, features=_MCP, allow_head=False, operation={
+    Route("GET", MCP_PATH, get, Access.READ, deadline=Deadline.STREAM, streams=True, features=_MCP,
+          allow_head=False, operation={
         "tags": ["mcp"], "summary": "The session's server-to-client SSE stream", "operationId": "mcpStream",
         "parameters": [oa.param("McpSessionId"), oa.param("McpProtocolVersion")],
         "responses": {
@@ -393,8 +403,8 @@ ROUTES = (
             **oa.errors(401),
         },
     }),
-    Route("GET", SSE_PATH, open_sse_stream, Access.READ, deadline=Deadline.STREAM, features=_MCP, allow_head=False,
-          operation={
+    Route("GET", SSE_PATH, open_sse_stream, Access.READ, deadline=Deadline.STREAM, streams=True, features=_MCP,
+          allow_head=False, operation={
         "tags": ["mcp"], "summary": "HTTP+SSE transport (protocol 2024-11-05): open a session's stream",
         "operationId": "mcpSseStream",
         "responses": {

@@ -1,0 +1,165 @@
+"""How raw setting values (environment strings, TOML values, flags) become typed ones.
+
+Each parser takes the raw value and returns the typed one, or raises
+``ValueError``; its ``expected`` attribute says what a valid value looks like,
+for the one-line message ``settings.py`` makes of a bad one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CHAT_FALLBACKS", "ENVIRONMENTS", "parse_admin_key", "parse_bool", "parse_email", "parse_env", "parse_fallback",
+    "parse_float", "parse_int", "parse_log_level", "parse_origins", "parse_phone", "parse_str", "parse_url",
+]
+
+ENVIRONMENTS = ("development", "production", "test")
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off"}
+
+
+def parse_int(low: int, high: int) -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    parse.expected = f"an integer from {low} to {high}"  # type: ignore[attr-defined]
+    return parse
+
+
+def parse_float(low: float, high: float) -> Callable[[object], float]:
+    def parse(raw: object) -> float:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
+        if not low <= value <= high or value != value:
+            raise ValueError
+        return value
+
+    parse.expected = f"a number from {low:g} to {high:g}"  # type: ignore[attr-defined]
+    return parse
+
+
+def parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError
+
+
+parse_bool.expected = "true/false, 1/0 or yes/no"  # type: ignore[attr-defined]
+
+
+def parse_str(raw: object) -> str:
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ValueError
+    return str(raw).strip()
+
+
+parse_str.expected = "a string"  # type: ignore[attr-defined]
+
+
+def parse_env(raw: object) -> str:
+    value = parse_str(raw).lower()
+    if value not in ENVIRONMENTS:
+        raise ValueError
+    return value
+
+
+parse_env.expected = "one of " + ", ".join(ENVIRONMENTS)  # type: ignore[attr-defined]
+
+
+def parse_url(*schemes: str) -> Callable[[object], str]:
+    def parse(raw: object) -> str:
+        value = parse_str(raw)
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in schemes:
+            raise ValueError
+        if parts.scheme not in ("file", "unix") and not parts.hostname:
+            raise ValueError
+        _ = parts.port  # raises ValueError on a non-numeric or out-of-range port
+        return value
+
+    parse.expected = (  # type: ignore[attr-defined]
+        "a URL starting with " + ", ".join(f"{s}:" if s == "file" else f"{s}://" for s in schemes)
+    )
+    return parse
+
+
+def parse_admin_key(raw: object) -> str:
+    value = parse_str(raw)
+    if value and len(value) < 32:
+        raise ValueError
+    return value
+
+
+parse_admin_key.expected = "at least 32 characters"  # type: ignore[attr-defined]
+
+
+def parse_origins(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    origins = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+    for origin in origins:
+        if origin != "*" and not urlsplit(origin).netloc:
+            raise ValueError
+    return origins
+
+
+parse_origins.expected = "a comma-separated list of origins such as https://example.com"  # type: ignore[attr-defined]
+
+
+def parse_email(raw: object) -> str:
+    value = parse_str(raw)
+    if value and ("@" not in value or " " in value or value.startswith("@") or value.endswith("@")):
+        raise ValueError
+    return value
+
+
+parse_email.expected = "an e-mail address"  # type: ignore[attr-defined]
+
+
+def parse_log_level(raw: object) -> str:
+    value = parse_str(raw).lower()
+    if value not in ("debug", "info", "warning", "error"):
+        raise ValueError
+    return value
+
+
+parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore[attr-defined]
+
+
+def parse_phone(raw: object) -> str:
+    value = parse_str(raw)
+    if not value:
+        return value
+    digits = sum(char.isdigit() for char in value)
+    if not 7 <= digits <= 15 or any(not (char.isdigit() or char in "+ ()-./") for char in value):
+        raise ValueError
+    return value
+
+
+parse_phone.expected = "a phone number such as +44 20 7946 0000"  # type: ignore[attr-defined]
+
+CHAT_FALLBACKS = ("none", "offline")
+
+
+def parse_fallback(raw: object) -> str:
+    value = parse_str(raw).lower()
+    if value not in CHAT_FALLBACKS:
+        raise ValueError
+    return value
+
+
+parse_fallback.expected = "one of " + ", ".join(CHAT_FALLBACKS)  # type: ignore[attr-defined]
