@@ -17,9 +17,11 @@ Opening order (closing runs in reverse), each layer using only those above it:
    ``rate_limiters`` and ``client_hashes``. The Redis client and everything
    built on it are imported only when ``REDIS_URL`` is set (start-up time).
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
-   (with its watch for other processes' writes), then ``chat`` (the LLM client
-   and its circuit breaker), ``mcp`` and ``admin_sessions`` (sign-ins of the
-   admin web app), each only when its feature is on.
+   (with its watch for other processes' writes), ``webhooks`` (its outbox
+   recorded with every content change, its dispatcher delivering in the
+   background), then ``chat`` (the LLM client and its circuit breaker),
+   ``mcp`` and ``admin_sessions`` (sign-ins of the admin web app), each only
+   when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -61,6 +63,8 @@ if TYPE_CHECKING:  # imported where they are opened: `dump`, `restore` and `migr
     from folionaut.mcp.protocol import McpServer
     from folionaut.resilience.breaker import CircuitBreaker
     from folionaut.resilience.shared_redis import SharedRedis
+    from folionaut.webhooks.dispatcher import WebhookDispatcher
+    from folionaut.webhooks.service import WebhookService
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
@@ -92,6 +96,8 @@ class Runtime:
     client_hashes: ClientHashes
     tokens: TokenService
     content: ContentService
+    webhooks: WebhookService
+    webhook_dispatcher: WebhookDispatcher
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
                  llm_sleep: SleepFn | None = None) -> None:
@@ -221,6 +227,7 @@ class Runtime:
         self.content.on_change(self._invalidate_cached_reads)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
+        await self._open_webhooks()
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
@@ -238,6 +245,34 @@ class Runtime:
             await self.content_cache.invalidate()
         else:
             await self.content_cache.invalidate(keys_touched_by(change.content_type, *change.slugs))
+
+    async def _open_webhooks(self) -> None:
+        # Imported here, like chat's: `dump`, `restore` and `migrate` start without aiohttp's client.
+        from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+        from folionaut.webhooks.outbox import WebhookOutbox
+        from folionaut.webhooks.repository import WebhookRepository
+        from folionaut.webhooks.sender import WebhookSender
+        from folionaut.webhooks.service import WebhookService
+        from folionaut.webhooks.url_guard import UrlGuard
+
+        settings, clock = self.settings, self.clock
+        # Before any write: every content change from now on carries its webhook event in its own batch.
+        self.content.record_changes_with(WebhookOutbox(clock).record)
+        guard = UrlGuard(settings.webhook_allow_private)
+        sender = WebhookSender(guard, clock, settings.webhook_timeout_seconds)
+        await sender.start()
+        self._closing.push_async_callback(sender.close)
+        repository = WebhookRepository(self.database)
+        self.webhooks = WebhookService(repository, guard, sender, clock, self.metrics)
+        dispatcher = self.webhook_dispatcher = WebhookDispatcher(
+            repository, sender, clock, self.metrics, RetryPolicy(settings.webhook_retry_base_seconds))
+        dispatcher.start()
+        self._closing.push_async_callback(dispatcher.close)
+
+        async def wake(_change: ContentChange) -> None:
+            dispatcher.wake()
+
+        self.content.on_change(wake)
 
     async def _open_chat(self) -> None:
         from folionaut.chat.llm import LLMClient, is_breaker_failure

@@ -206,6 +206,17 @@ class Settings:
     public_contact_phone: str = setting(
         "PUBLIC_CONTACT_PHONE", parse_phone, "",
         "The one phone number chat may reveal (best with its +country code).")
+    webhook_retry_base_seconds: float = setting(
+        "WEBHOOK_RETRY_BASE_SECONDS", parse_float(0.01, 3600), 5.0,
+        "First retry delay of a failed webhook delivery; each retry waits twice as long (±20 % jitter), "
+        "for up to 15 attempts within 24 hours.")
+    webhook_timeout_seconds: float = setting(
+        "WEBHOOK_TIMEOUT_SECONDS", parse_float(0.1, 15), 10.0,
+        "How long one webhook delivery attempt may take (DNS, connect, answer) before it counts as failed.")
+    webhook_allow_private: bool = setting(
+        "WEBHOOK_ALLOW_PRIVATE", parse_bool, False,
+        "Let webhooks reach loopback, private and link-local addresses (a receiver on this machine or "
+        "network); off, such URLs are refused when set and at every delivery.")
     feature_ai_chat: bool = setting(
         "FEATURE_AI_CHAT", parse_bool, True, "Serve /api/v1/chat.")
     feature_mcp_server: bool = setting(

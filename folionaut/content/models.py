@@ -142,6 +142,16 @@ class ContentChange:
     item: ContentItem | None
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A write about to be committed, shown to the recorders that add statements to its batch
+    (the webhook outbox: ``ContentService.record_changes_with``)."""
+
+    kind: str  # created | updated | deleted | restored | purged (a hard delete)
+    before: ContentItem | None  # None on create
+    after: ContentItem  # the item as the change leaves it (as it was, for purged)
+
+
 def _json_object(raw: object) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw

@@ -4,17 +4,28 @@ Every change is one atomic batch: the content row and the history row holding
 the item as it is after the change. Updates are compare-and-set on the version
 read, so two concurrent writers can never produce the same version number;
 without an explicit expected version the service simply re-reads and retries.
+
+Recorders (``record_changes_with``) add their own statements to a change's
+batch, so what they record commits with the change or not at all: the webhook
+outbox is one (``folionaut/webhooks/outbox.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from folionaut.content.models import AdminListQuery, ContentChange, ContentItem, HistoryEntry, wire_from_row
+from folionaut.content.models import (
+    AdminListQuery,
+    ChangeRecord,
+    ContentChange,
+    ContentItem,
+    HistoryEntry,
+    wire_from_row,
+)
 from folionaut.content.paging import Page, PageKey, decode_cursor
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
@@ -28,6 +39,10 @@ from folionaut.storage.errors import ConstraintViolation
 log = get_logger("content")
 
 ChangeListener = Callable[[ContentChange], Awaitable[None]]
+#: Statements to add to a change's batch. The flag says the change may not apply (a compare-and-set), so
+#: each statement must guard itself with ``WHERE changes() = 1`` on the statement before it; each must
+#: write exactly one row when the change applies, so the guards after it still hold.
+ChangeRecorder = Callable[[ChangeRecord, bool], Sequence[Statement]]
 
 # Concurrent writers to one item retry their compare-and-set this many times.
 MAX_WRITE_ATTEMPTS = 64
@@ -45,6 +60,15 @@ class ContentService:
         # seen by the watch, and how many writes are between their commit and recording their range.
         self._own_ranges: list[tuple[int, int]] = []
         self._writes_in_flight = 0
+        self._recorders: list[ChangeRecorder] = []
+
+    def record_changes_with(self, recorder: ChangeRecorder) -> None:
+        """Add ``recorder``'s statements to the batch of every change from now on."""
+        self._recorders.append(recorder)
+
+    def _recorded(self, kind: str, before: ContentItem | None, after: ContentItem, *, guarded: bool) -> list[Statement]:
+        change = ChangeRecord(kind, before, after)
+        return [statement for recorder in self._recorders for statement in recorder(change, guarded)]
 
     def on_change(self, listener: ChangeListener) -> None:
         """Run ``listener`` after every committed write, before the write returns."""
@@ -258,6 +282,7 @@ class ContentService:
             if self.audit_log:
                 statements.append(self.repository.history_statement(
                     self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
+            statements += self._recorded("created", None, item, guarded=False)
             try:
                 await self._write(statements)
             except ConstraintViolation:
@@ -321,6 +346,7 @@ class ContentService:
         if self.audit_log:
             statements.append(self.repository.history_statement(
                 self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
+        statements += self._recorded(change_type, current, item, guarded=True)
         try:
             results = await self._write(statements)
         except ConstraintViolation:
@@ -330,7 +356,8 @@ class ContentService:
     async def delete(self, content_id: str, changed_by: str, hard: bool = False) -> None:
         if hard:
             current = await self.get(content_id)
-            await self._write(self.repository.purge_statements(content_id))
+            purge = self.repository.purge_statements(content_id)
+            await self._write([*purge, *self._recorded("purged", current, current, guarded=False)])
             await self._notify(ContentChange("purged", current.type, (current.slug,), None))
             return
         for _ in range(MAX_WRITE_ATTEMPTS):

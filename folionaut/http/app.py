@@ -37,6 +37,7 @@ from folionaut.http.routes import (
     metrics,
     openapi_document,
     tokens,
+    webhooks,
 )
 from folionaut.http.routing import Route, enabled_routes, register_routes
 from folionaut.http.state import HTTP, RUNTIME, HttpState
@@ -54,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     *admin_operations.ROUTES,
     *admin_session.ROUTES,
     *tokens.ROUTES,
+    *webhooks.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,

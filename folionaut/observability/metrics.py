@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
     from prometheus_client.core import Metric
 
+#: The outcomes of a webhook delivery attempt (folionaut/webhooks/models.py OUTCOMES).
+WEBHOOK_OUTCOMES = ("delivered", "retrying", "failed", "disabled")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 HTTP_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
@@ -303,6 +305,15 @@ class Metrics:
             self.chat_budget_exceeded.labels(budget)
         self.chat_degraded = CounterSeries(
             "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed")
+        self.webhook_deliveries = CounterSeries(
+            "webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, retrying, failed, "
+            "disabled: 410 Gone switched the webhook off)", ("status",))
+        for status in WEBHOOK_OUTCOMES:
+            self.webhook_deliveries.labels(status)
+        self.webhook_queue_depth = GaugeSeries(
+            "webhook_queue_depth", "Webhook deliveries waiting or in flight, with content changes not yet fanned "
+            "out (as last seen by this process)")
+        self.webhook_queue_depth.labels()  # exists (at 0) from the start
         self.database_connection_errors = CounterSeries(
             "database_connection_errors_total", "Database failures seen by requests and probes")
         self._series: list[_Series] = [
