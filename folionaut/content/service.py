@@ -1,9 +1,15 @@
 """Content rules: slugs, versions, history, concurrency.
 
 Every change is one atomic batch: the content row and the history row holding
-the item as it is after the change. Updates are compare-and-set on the version
-read, so two concurrent writers can never produce the same version number;
-without an explicit expected version the service simply re-reads and retries.
+the item as it is after the change, and a write receipt when the write has one
+(``content/receipts.py``: under an idempotency key, or on a database where an
+answer can be lost). Updates are compare-and-set on the version read, so two
+concurrent writers can never produce the same version number; without an
+explicit expected version the service simply re-reads and retries.
+
+A write with a receipt first looks for an earlier write under the same key and
+answers with its item (``receipt.replayed``); a write whose answer was lost is
+looked up by its receipt and, if it did not apply, sent again.
 """
 
 from __future__ import annotations
@@ -14,14 +20,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
+from folionaut.content.receipts import RECEIPT_TTL_SECONDS, ReceiptRepository, StoredReceipt, WriteReceipt
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
-from folionaut.core.clock import Clock, now_iso
+from folionaut.core.clock import Clock, iso_timestamp, now_iso
 from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError
 from folionaut.core.logging import get_logger
 from folionaut.storage.base import Statement
-from folionaut.storage.errors import ConstraintViolation
+from folionaut.storage.errors import AmbiguousWriteError, ConstraintViolation
 
 log = get_logger("content")
 
@@ -29,6 +36,8 @@ ChangeListener = Callable[[ContentChange], Awaitable[None]]
 
 # Concurrent writers to one item retry their compare-and-set this many times.
 MAX_WRITE_ATTEMPTS = 64
+# A write whose answer was lost is looked up and, if it did not apply, sent again this many times.
+MAX_RESENDS = 3
 _FIELD_LABELS = {"slug": "slug", "data": "data", "status": "status", "sortOrder": "sort order"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -36,8 +45,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class ContentService:
     def __init__(self, repository: ContentRepository, clock: Clock, audit_log: bool = True) -> None:
         self.repository = repository
+        self.receipts = ReceiptRepository(repository.db)
         self.clock = clock
         self.audit_log = audit_log
+        # Where a write's answer can be lost, every write carries a receipt to look it up by.
+        self._receipt_every_write = repository.db.outcome_can_be_unknown
         self._listeners: list[ChangeListener] = []
 
     def on_change(self, listener: ChangeListener) -> None:
@@ -136,7 +148,72 @@ class ContentService:
             change_type=change_type, changed_by=changed_by, change_summary=summary, created_at=item.updated_at,
         )
 
-    async def create(self, request: CreateInput, changed_by: str) -> ContentItem:
+    def _receipt(self, receipt: WriteReceipt | None) -> WriteReceipt | None:
+        return receipt if receipt is not None or not self._receipt_every_write else WriteReceipt.for_one_write()
+
+    async def _find(self, receipt: WriteReceipt) -> StoredReceipt | None:
+        """The receipt in the database under ``receipt``'s key: this write's own, or an earlier one's
+        (then ``receipt.replayed``); a different request under the same key is a conflict."""
+        stored = await self.receipts.find(receipt.key, iso_timestamp(self.clock.time() - RECEIPT_TTL_SECONDS))
+        if stored is None:
+            return None
+        if stored.fingerprint != receipt.fingerprint:
+            raise ConflictError("This Idempotency-Key was already used with a different request; use a new key")
+        if stored.write_id != receipt.write_id:
+            receipt.replayed = True
+        return stored
+
+    async def _earlier(self, receipt: WriteReceipt | None) -> StoredReceipt | None:
+        """The receipt of an earlier write under this key (answer with its item), or None."""
+        if receipt is None or receipt.single_use:
+            return None
+        return await self._find(receipt)
+
+    async def _apply(self, statements: list[Statement], receipt: WriteReceipt | None,
+                     outcome: ContentItem | None) -> bool | StoredReceipt:
+        """Commit the change atomically, with its receipt. True: it is in the database. False: its
+        guard matched no row (its last statement changed no row, nor then its receipt). A
+        ``StoredReceipt``: an earlier write under the receipt's key got there first (answer with its item)."""
+        last = len(statements) - 1  # changes one row exactly when the change applied
+        if receipt is not None:
+            # Expired receipts go first, so an expired one cannot block its key being used again.
+            now = self.clock.time()
+            statements = [
+                self.receipts.prune_statement(iso_timestamp(now - RECEIPT_TTL_SECONDS)),
+                *statements, self.receipts.record_statement(receipt, outcome, iso_timestamp(now)),
+            ]
+            last += 1
+        resent = False
+        for resend in range(MAX_RESENDS + 1):
+            try:
+                results = await self.repository.write(statements)
+            except AmbiguousWriteError as exc:
+                if receipt is None or resend == MAX_RESENDS:
+                    raise
+                # Did it apply? Its receipt says; if not, sending it again is safe (the key is unique).
+                log.warning("a write's answer was lost (%s); looking it up by its receipt", exc.message)
+                if (stored := await self._find(receipt)) is not None:
+                    return True if stored.write_id == receipt.write_id else stored
+                resent = True
+                continue
+            except ConstraintViolation:
+                # The receipt's key may be what was taken: by this write's own earlier attempt, or another's.
+                if receipt is None or (stored := await self._find(receipt)) is None:
+                    raise
+                return True if stored.write_id == receipt.write_id else stored
+            if results[last].rows_affected == 1:
+                return True
+            if receipt is not None and (resent or not receipt.single_use):
+                # The guard missed: because an attempt of this write, or an earlier one, already applied?
+                if (stored := await self._find(receipt)) is not None:
+                    return True if stored.write_id == receipt.write_id else stored
+            return False
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def create(self, request: CreateInput, changed_by: str, receipt: WriteReceipt | None = None) -> ContentItem:
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         for _ in range(MAX_WRITE_ATTEMPTS):
             slug = request.slug or await self._free_slug(request.type, slug_from_title(request.data))
             now = now_iso(self.clock)
@@ -149,11 +226,13 @@ class ContentService:
                 statements.append(self.repository.history_statement(
                     self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
             try:
-                await self.repository.write(statements)
+                applied = await self._apply(statements, receipt, item)
             except ConstraintViolation:
                 if request.slug is not None:
                     raise ConflictError(f"Content already exists: {request.type}/{request.slug}") from None
                 continue  # someone took the generated slug meanwhile: pick the next one
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
             await self._notify(ContentChange("created", item.type, (item.slug,), item))
             return item
         raise ConflictError("Could not find a free slug; please give one explicitly")
@@ -170,7 +249,11 @@ class ContentService:
                 return candidate
             number += 1
 
-    async def update(self, content_id: str, request: UpdateInput, changed_by: str) -> ContentItem:
+    async def update(self, content_id: str, request: UpdateInput, changed_by: str,
+                     receipt: WriteReceipt | None = None) -> ContentItem:
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         expected = request.version
         for _ in range(MAX_WRITE_ATTEMPTS):
             current = await self.get(content_id)
@@ -197,7 +280,10 @@ class ContentService:
                 updated_at=now_iso(self.clock),
             )
             summary = "Updated " + ", ".join(_FIELD_LABELS[name] for name in changed)
-            if await self._compare_and_set(current, item, "updated", changed_by, summary):
+            applied = await self._compare_and_set(current, item, "updated", changed_by, summary, receipt)
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
+            if applied:
                 await self._notify(ContentChange("updated", item.type, tuple({current.slug, item.slug}), item))
                 return item
             if expected is not None:
@@ -205,22 +291,30 @@ class ContentService:
         raise ConflictError("The item is being changed by too many writers at once; try again")
 
     async def _compare_and_set(
-        self, current: ContentItem, item: ContentItem, change_type: str, changed_by: str, summary: str
-    ) -> bool:
+        self, current: ContentItem, item: ContentItem, change_type: str, changed_by: str, summary: str,
+        receipt: WriteReceipt | None,
+    ) -> bool | StoredReceipt:
         statements: list[Statement] = [self.repository.update_statement(item, current.version)]
         if self.audit_log:
             statements.append(self.repository.history_statement(
                 self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
         try:
-            results = await self.repository.write(statements)
+            return await self._apply(statements, receipt, item)
         except ConstraintViolation:
             raise ConflictError(f"Content already exists: {item.type}/{item.slug}") from None
-        return results[0].rows_affected == 1
 
-    async def delete(self, content_id: str, changed_by: str, hard: bool = False) -> None:
+    async def delete(self, content_id: str, changed_by: str, hard: bool = False,
+                     receipt: WriteReceipt | None = None) -> None:
+        receipt = self._receipt(receipt)
+        if await self._earlier(receipt) is not None:
+            return
         if hard:
             current = await self.get(content_id)
-            await self.repository.write(self.repository.purge_statements(content_id))
+            applied = await self._apply(self.repository.purge_statements(content_id), receipt, None)
+            if isinstance(applied, StoredReceipt):
+                return
+            if not applied:  # purged by someone else meanwhile
+                raise NotFoundError(f"Content not found: {content_id}")
             await self._notify(ContentChange("purged", current.type, (current.slug,), None))
             return
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -229,13 +323,19 @@ class ContentService:
                 raise NotFoundError(f"Content not found: {content_id} (already deleted)")
             now = now_iso(self.clock)
             item = replace(current, version=current.version + 1, updated_at=now, deleted_at=now)
-            if await self._compare_and_set(current, item, "deleted", changed_by, "Deleted"):
+            applied = await self._compare_and_set(current, item, "deleted", changed_by, "Deleted", receipt)
+            if applied is True:
                 await self._notify(ContentChange("deleted", item.type, (item.slug,), item))
+            if applied:  # applied now, or by an earlier delete under the same key
                 return
         raise ConflictError("The item is being changed by too many writers at once; try again")
 
-    async def restore(self, content_id: str, version: int, changed_by: str) -> ContentItem:
+    async def restore(self, content_id: str, version: int, changed_by: str,
+                      receipt: WriteReceipt | None = None) -> ContentItem:
         """Copy the data of an earlier version into a new version (and undelete)."""
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         for _ in range(MAX_WRITE_ATTEMPTS):
             current = await self.get(content_id)
             snapshot = await self.repository.history_version(content_id, version)
@@ -245,10 +345,20 @@ class ContentService:
                 current, data=snapshot.data, version=current.version + 1, updated_at=now_iso(self.clock),
                 deleted_at=None,
             )
-            if await self._compare_and_set(current, item, "restored", changed_by, f"Restored version {version}"):
+            applied = await self._compare_and_set(current, item, "restored", changed_by,
+                                                  f"Restored version {version}", receipt)
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
+            if applied:
                 await self._notify(ContentChange("restored", item.type, (item.slug,), item))
                 return item
         raise ConflictError("The item is being changed by too many writers at once; try again")
+
+
+def _item_of(earlier: StoredReceipt) -> ContentItem:
+    if earlier.outcome is None:  # a permanent delete's receipt, under the key of a create or update
+        raise ConflictError("This Idempotency-Key was already used with a different request; use a new key")
+    return earlier.outcome
 
 
 def _same_json(new: object, old: object) -> bool:

@@ -46,8 +46,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: Shadow tables SQLite keeps for virtual tables (FTS3/4/5, R*Tree); they are derived data.
 _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
                     "node", "parent", "rowid")
-#: Tables whose schema is dumped but whose rows are derived (kept up by triggers while loading).
-DERIVED_DATA_TABLES = frozenset({"folionaut_content_changes"})
+#: Tables whose schema is dumped but not their rows: derived ones (kept up by triggers while
+#: loading) and short-lived ones (write receipts, kept 24 h, meaningless in another database).
+DERIVED_DATA_TABLES = frozenset({"folionaut_content_changes", "folionaut_write_receipts"})
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)
 # Characters written as char(N) rather than raw: they would break lines in editors

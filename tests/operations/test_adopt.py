@@ -13,7 +13,7 @@ from tests.operations.conftest import DB_FILE, ORIGINAL_ROWS, build_original_dat
 #: Our migrations after the baseline that adoption records instead of running.
 LATER_MIGRATIONS = [m for m in available_migrations() if m.version > 1]
 #: Tables our migrations add beside the original's.
-OUR_TABLES = ("folionaut_migrations", "folionaut_content_changes", "api_tokens")
+OUR_TABLES = ("folionaut_migrations", "folionaut_content_changes", "api_tokens", "folionaut_write_receipts")
 
 
 def original_in(data_dir: Path) -> Path:
