@@ -365,8 +365,8 @@ class LibSQLDatabase:
     def _failure(self, exc: BaseException, *, read: bool) -> DatabaseError:
         error = self._translate(exc)
         if _is_busy(exc):
-            return DatabaseUnavailableError(
-                f"libSQL at {self._where}: the database stayed locked for {self._call_timeout:g} s ({error.message})")
+            return DatabaseUnavailableError(f"libSQL at {self._where}: still locked by other writers "
+                                            f"after {self._call_timeout:g} s ({error.message})")
         outcome_unknown = isinstance(exc, TimeoutError) or (_is_connection_lost(exc) and not _never_sent(exc))
         if not read and outcome_unknown:
             return AmbiguousWriteError(f"{error.message}; the write may or may not have been applied")

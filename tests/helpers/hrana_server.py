@@ -39,8 +39,9 @@ Failure switches for tests (all take effect immediately):
 * ``await server.fail_with_status(503)`` — every HTTP request (including a
   WebSocket upgrade) gets that status; open WebSockets are dropped.
   ``fail_with_status(None)`` clears it.
-* ``server.delay(seconds)`` — wait that long before answering each HTTP request
-  and each WebSocket request (``delay(0)`` clears it).
+* ``server.delay(seconds)`` — wait that long before answering each SQL call
+  (an HTTP request, a WebSocket ``execute``/``batch``/``sequence``; ``delay(0)``
+  clears it).
 * ``await server.drop_sockets()`` — abort every open WebSocket's TCP connection
   without a close frame, as a crashed proxy or network would.
 * ``server.inject_faults(every=N, kind=..., after=False, limit=None, only=None)``
@@ -516,7 +517,7 @@ class HranaServer:
     async def _switches(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if self._delay:
+        if self._delay and request.path != "/":  # SQL calls are slow; opening a WebSocket is not
             await asyncio.sleep(self._delay)
         if self._status is not None:
             return web.Response(status=self._status, text="Simulated failure", content_type="text/plain")
@@ -716,11 +717,11 @@ class _WsSession:
 
     async def dispatch(self, request: JsonObj, stream: StreamState | None) -> JsonObj:
         server = self.server
-        if server._delay:
+        kind = request.get("type")
+        if server._delay and kind in ("execute", "batch", "sequence"):  # a slow server: its SQL is slow
             await asyncio.sleep(server._delay)
         if self.ws.closed:
             raise _Dropped
-        kind = request.get("type")
         if kind == "open_stream":
             return {"type": "open_stream"}
         if kind == "close_stream":
