@@ -95,6 +95,8 @@ class Runtime:
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
                  llm_sleep: SleepFn | None = None) -> None:
         self.settings = settings
+        #: This process, as other processes of the service address it (e.g. the holder of an MCP stream).
+        self.process_id = secrets.token_hex(8)
         self.clock = clock or SystemClock()
         self.metrics = metrics or Metrics()
         self.started_at = self.clock.monotonic()
