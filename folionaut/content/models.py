@@ -109,6 +109,8 @@ class ContentChange:
     content_type: str
     slugs: tuple[str, ...]  # the slug before and after (both, when renamed)
     item: ContentItem | None
+    #: Made by another process and told to this one (``content/propagation.py``): not to be passed on.
+    remote: bool = False
 
 
 def _json_object(raw: object) -> dict[str, Any]:

@@ -60,6 +60,10 @@ class ContentService:
         for listener in self._listeners:
             await listener(change)
 
+    async def changed_elsewhere(self, change: ContentChange) -> None:
+        """Another process (a sibling worker, another instance) made ``change``: tell the listeners."""
+        await self._notify(replace(change, remote=True, item=None))
+
     async def watch_external_changes(self, interval_seconds: float = 1.0) -> None:
         """Run forever: tell the listeners when content changed outside this service.
 
