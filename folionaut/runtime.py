@@ -12,10 +12,14 @@ Opening order (closing runs in reverse), each layer using only those above it:
 1. ``STORAGE``: the database (``database``), pending migrations applied when asked.
 2. ``SHARED_STATE``: Redis when ``REDIS_URL`` is set (``redis``), and what lives
    there or in process memory without it: ``records`` (idempotency records,
-   chat-session lookups), ``content_cache`` (rendered public reads),
-   ``rate_limiters`` and ``client_hashes``.
+   chat-session lookups, MCP sessions), ``content_cache`` (rendered public
+   reads), ``rate_limiters`` and ``client_hashes``. In a worker of
+   ``serve --workers N`` (``workers``), also its channel to its siblings
+   (``siblings``), and rate limits in the table the workers share when there is
+   no Redis.
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
-   (with its watch for other processes' writes), then ``chat`` (the LLM client
+   (with its watch for other processes' writes, and its changes passed to the
+   other processes: ``content/propagation.py``), then ``chat`` (the LLM client
    and its circuit breaker) and ``mcp``, each only when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
@@ -29,7 +33,7 @@ import contextlib
 import enum
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
 from folionaut.access.repository import TokenRepository
@@ -50,16 +54,21 @@ from folionaut.chat.repository import ChatRepository
 from folionaut.chat.service import ChatService
 from folionaut.chat.summary import PortfolioSummary
 from folionaut.content.assistant_tools import ToolRegistry, read_tools
+from folionaut.content.propagation import ChangePropagation
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
+from folionaut.core.workers import WorkerGroup
 from folionaut.mcp.protocol import McpServer
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
+from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetrics
 from folionaut.resilience.breaker import CircuitBreaker
-from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, build_rate_limiter
+from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket, build_rate_limiter
+from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
 from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
+from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
@@ -70,6 +79,8 @@ log = get_logger("runtime")
 
 #: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+#: What a worker tells its siblings before it answers a scrape: write your metrics now.
+METRICS_SNAPSHOT = "metrics-snapshot"
 
 
 class Layer(enum.IntEnum):
@@ -93,10 +104,14 @@ class Runtime:
     content: ContentService
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
-                 llm_sleep: SleepFn | None = None) -> None:
+                 llm_sleep: SleepFn | None = None, workers: WorkerGroup | None = None) -> None:
         self.settings = settings
+        #: The group of worker processes this one belongs to (``serve --workers N``), or None.
+        self.workers = workers
         #: This process, as other processes of the service address it (e.g. the holder of an MCP stream).
-        self.process_id = secrets.token_hex(8)
+        self.process_id = f"{workers.directory.name}:{workers.index}" if workers else secrets.token_hex(8)
+        self.siblings: Siblings | None = None
+        self.worker_metrics: WorkerMetrics | None = None
         self.clock = clock or SystemClock()
         self.metrics = metrics or Metrics()
         self.started_at = self.clock.monotonic()
@@ -138,7 +153,8 @@ class Runtime:
             self.opened = None
 
     async def __aenter__(self) -> Runtime:
-        return await self.open()
+        # A worker of a group never migrates: its supervisor did, once, before starting it.
+        return await self.open(migrate=self.workers is None)
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
@@ -188,16 +204,45 @@ class Runtime:
             self.content_cache = MemoryCache(settings.content_cache_ttl_seconds, metrics, clock=clock)
         self._closing.push_async_callback(self.records.close)
         self._closing.push_async_callback(self.content_cache.close)
+        if self.workers is not None:
+            await self._open_worker_group(self.workers)
+        limits = {"content": (settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate),
+                  "chat": (settings.rate_limit_capacity, settings.rate_limit_refill_rate)}
         self.rate_limiters = {
-            "content": build_rate_limiter(
-                "content", settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate,
-                clock=clock, metrics=metrics, shared_redis=self.redis,
-            ),
-            "chat": build_rate_limiter(
-                "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
-                clock=clock, metrics=metrics, shared_redis=self.redis,
-            ),
+            name: build_rate_limiter(name, capacity, rate, clock=clock, metrics=metrics, shared_redis=self.redis,
+                                     local=self._workers_table(name, capacity, rate))
+            for name, (capacity, rate) in limits.items()
         }
+
+    async def _open_worker_group(self, workers: WorkerGroup) -> None:
+        """The channel to the sibling workers, and this worker's part of the server's metrics."""
+        siblings = self.siblings = Siblings(workers)
+        await siblings.open()
+        self._closing.push_async_callback(siblings.close)
+        worker_metrics = self.worker_metrics = WorkerMetrics(self.metrics.registry, workers.metrics_directory)
+        self._closing.callback(worker_metrics.close)  # a last snapshot: its counts outlive it
+
+        async def snapshot(_body: object) -> None:
+            worker_metrics.snapshot()
+
+        siblings.on(METRICS_SNAPSHOT, snapshot)
+        copier = asyncio.create_task(_every(SNAPSHOT_SECONDS, worker_metrics.snapshot))
+        self._closing.push_async_callback(_cancelled, copier)
+
+    async def metrics_text(self) -> bytes:
+        """The metrics of the whole server: this process's, or every worker's merged, as of now."""
+        if self.worker_metrics is None or self.siblings is None:
+            return self.metrics.render()
+        await self.siblings.tell(METRICS_SNAPSHOT)
+        return self.worker_metrics.render_all()
+
+    def _workers_table(self, name: str, capacity: int, refill_rate: float) -> TokenBucket | None:
+        """The buckets every worker of this server shares (None outside a worker group)."""
+        if self.workers is None:
+            return None
+        table = SharedTableRateLimiter(name, capacity, refill_rate, self.clock, self.workers.limiter_table(name))
+        self._closing.callback(table.close)
+        return table
 
     # --- 3. services -------------------------------------------------------------------------
 
@@ -208,6 +253,8 @@ class Runtime:
                                       audit_log=settings.feature_audit_log)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
+        if self.siblings is not None:
+            ChangePropagation(self.content, self.siblings)
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
@@ -240,6 +287,12 @@ def ip_hash_salt(settings: Settings) -> str:
     if not settings.admin_api_key:
         return secrets.token_hex(16)
     return hashlib.sha256(b"folionaut ip-hash salt\x00" + settings.admin_api_key.encode()).hexdigest()
+
+
+async def _every(seconds: float, action: Callable[[], None]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        action()
 
 
 async def _cancelled(task: asyncio.Task[object]) -> None:
