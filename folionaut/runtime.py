@@ -39,6 +39,7 @@ from types import TracebackType
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
 from folionaut.cache.base import ContentCache
+from folionaut.cache.key_value_file import FileKeyValueStore
 from folionaut.cache.key_value_store import (
     FailOpenKeyValueStore,
     KeyValueStore,
@@ -193,14 +194,14 @@ class Runtime:
             if await redis.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
                 log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
             self.health_checks.append(HealthCheck("redis", False, redis.require))
-            self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), MemoryKeyValueStore(clock), redis)
+            self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), self._local_records(), redis)
             self.content_cache = LayeredCache(
                 MemoryCache(settings.l1_cache_ttl_seconds, metrics, clock=clock),
                 RedisCache(redis.client, settings.content_cache_ttl_seconds, metrics),
                 redis,
             )
         else:
-            self.records = MemoryKeyValueStore(clock)
+            self.records = self._local_records()
             self.content_cache = MemoryCache(settings.content_cache_ttl_seconds, metrics, clock=clock)
         self._closing.push_async_callback(self.records.close)
         self._closing.push_async_callback(self.content_cache.close)
@@ -235,6 +236,12 @@ class Runtime:
             return self.metrics.render()
         await self.siblings.tell(METRICS_SNAPSHOT)
         return self.worker_metrics.render_all()
+
+    def _local_records(self) -> KeyValueStore:
+        """Records on this host: the file the workers of this server share, else process memory."""
+        if self.workers is not None:
+            return FileKeyValueStore(self.workers.records_file, self.clock)
+        return MemoryKeyValueStore(self.clock)
 
     def _workers_table(self, name: str, capacity: int, refill_rate: float) -> TokenBucket | None:
         """The buckets every worker of this server shares (None outside a worker group)."""

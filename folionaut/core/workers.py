@@ -4,7 +4,8 @@ The supervisor (``http/workers.py``) makes one private directory per group
 before it starts the workers, and hands each worker a ``WorkerGroup``. The
 directory holds everything the workers share without Redis: each worker's
 socket for messages between siblings (``resilience/siblings.py``), the
-rate-limit tables (``resilience/ratelimit_shared.py``) and the metrics files
+rate-limit tables (``resilience/ratelimit_shared.py``), the key-value records
+(``cache/key_value_file.py``) and the metrics files
 (``observability/metrics_files.py``). Plain data only, so every layer may use it.
 """
 
@@ -41,6 +42,10 @@ class WorkerGroup:
 
     def limiter_table(self, name: str) -> Path:
         return self.directory / f"ratelimit-{name}.table"
+
+    @property
+    def records_file(self) -> Path:
+        return self.directory / "records.sqlite"
 
     @property
     def metrics_directory(self) -> Path:

@@ -80,15 +80,22 @@ class Siblings:
 
     async def tell(self, kind: str, body: dict[str, Any] | None = None) -> int:
         """Send to every sibling; return how many answered within ``ACK_SECONDS``."""
+        return await self._send([i for i in range(self.group.count) if i != self.group.index], kind, body)
+
+    async def tell_one(self, index: int, kind: str, body: dict[str, Any] | None = None) -> bool:
+        """Send to sibling ``index``; True once it answered (within ``ACK_SECONDS``)."""
+        if index == self.group.index or not 0 <= index < self.group.count:
+            return False
+        return await self._send([index], kind, body) == 1
+
+    async def _send(self, indices: list[int], kind: str, body: dict[str, Any] | None) -> int:
         sock = self._socket
-        if sock is None or self.group.count < 2:
+        if sock is None or not indices:
             return 0
         number = next(self._numbers)
         datagram = jsonutil.dumps({"kind": kind, "n": number, "from": self.group.index, "body": body or {}})
         pending: set[int] = set()
-        for index in range(self.group.count):
-            if index == self.group.index:
-                continue
+        for index in indices:
             try:
                 sock.sendto(datagram, str(self.group.socket_path(index)))
                 pending.add(index)

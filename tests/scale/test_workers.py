@@ -39,7 +39,8 @@ def call(server: ServeProcess, method: str, path: str, body: Any = None,
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
-            return response.status, raw if path == "/api/metrics" else json.loads(raw or b"null")
+            is_json = response.headers.get("Content-Type", "").startswith("application/json")
+            return response.status, json.loads(raw) if is_json else raw
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
@@ -146,3 +147,36 @@ def test_sigterm_drains_every_worker(start_serve: Callable[..., ServeProcess], w
     except OSError:
         refused = True
     assert refused
+
+
+def test_an_http_sse_session_answers_whichever_worker_gets_its_messages(
+    start_serve: Callable[..., ServeProcess], workdir: Path
+) -> None:
+    """2024-11-05 HTTP+SSE: the stream is on one worker, the POSTs land on either; every answer arrives."""
+    server = start_serve(["--port", "0"], env=workers_env(workdir))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as stream:
+        stream.sendall(f"GET /api/mcp/sse HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Admin-Key: {ADMIN_KEY}\r\n"
+                       "Accept: text/event-stream\r\n\r\n".encode())
+        reader = stream.makefile("rb")
+
+        def event() -> tuple[str, str]:
+            fields: dict[str, str] = {}
+            while True:
+                line = reader.readline().decode().rstrip("\r\n")
+                if not line and "event" in fields:
+                    return fields["event"], fields["data"]
+                if line.startswith(("event: ", "data: ")):
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+
+        kind, endpoint = event()
+        assert kind == "endpoint"
+        init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
+        assert call(server, "POST", "/api/mcp/" + endpoint, init, ADMIN)[0] == 202
+        assert json.loads(event()[1])["result"]["protocolVersion"] == "2024-11-05"
+        for number in range(1, 9):  # fresh connections: about half land on the other worker
+            assert call(server, "POST", "/api/mcp/" + endpoint,
+                        {"jsonrpc": "2.0", "id": number, "method": "ping"}, ADMIN)[0] == 202
+            assert json.loads(event()[1]) == {"jsonrpc": "2.0", "id": number, "result": {}}
+    assert server.stop() == 0

@@ -43,6 +43,7 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -74,7 +75,8 @@ from folionaut.mcp.protocol import (
 )
 from folionaut.mcp.sessions import HttpSession, SessionStore
 
-__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "VERSION_HEADER"]
+__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "SSE_RELAY", "VERSION_HEADER",
+           "sse_relay"]
 
 log = get_logger("mcp.http")
 
@@ -83,6 +85,8 @@ SSE_PATH = "/api/mcp/sse"
 SSE_MESSAGES_PATH = "/api/mcp/messages"
 #: Answers an HTTP+SSE session may have waiting for its stream.
 SSE_OUTBOX = 64
+#: What a worker tells the sibling holding an HTTP+SSE session's stream: here is a message for it.
+SSE_RELAY = "mcp-sse-message"
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 METHOD_HEADER = "Mcp-Method"
@@ -350,10 +354,14 @@ async def post_sse_message(request: web.Request) -> web.StreamResponse:
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, "Bad Request: the sessionId query parameter is required")
     session = await _session_of(request, session_id, legacy_sse=True)
-    if session is None or session.outbox is None or session.ended.is_set():
+    if session is None or session.ended.is_set():
         return _rpc_error(404, INVALID_REQUEST, "Session not found: its stream ended or never existed")
     if request.content_type != "application/json":
         return _rpc_error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+    if session.outbox is None:  # its stream is held by another worker: that one answers on it
+        if not await _hand_to_stream_holder(request, session, await request.read()):
+            return _rpc_error(404, INVALID_REQUEST, "Session not found: its stream ended or never existed")
+        return web.Response(status=202, text="Accepted")
     if session.outbox.full():
         return _rpc_error(429, INVALID_REQUEST, "Too Many Requests: read the stream before sending more")
     reply = await _server(request).handle_text(await request.read(), session.state)
@@ -361,6 +369,34 @@ async def post_sse_message(request: web.Request) -> web.StreamResponse:
     if reply is not None:
         session.outbox.put_nowait(jsonutil.dumps(reply))
     return web.Response(status=202, text="Accepted")
+
+
+async def _hand_to_stream_holder(request: web.Request, session: HttpSession, message: bytes) -> bool:
+    """Pass an HTTP+SSE message to the sibling worker holding the session's stream; True once it has it."""
+    siblings = request.app[RUNTIME].siblings
+    group, _, index = session.owner.rpartition(":")
+    if siblings is None or group != siblings.group.directory.name or not index.isdigit():
+        return False
+    return await siblings.tell_one(int(index), SSE_RELAY, {"session": session.id,
+                                                           "message": message.decode("utf-8", "replace")})
+
+
+def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """What a worker does with an HTTP+SSE message a sibling received for a stream held here."""
+
+    async def relay(body: dict[str, Any]) -> None:
+        session = sessions.local(str(body.get("session")))
+        if session is None or session.outbox is None or session.ended.is_set():
+            return
+        if session.outbox.full():
+            log.warning("MCP HTTP+SSE message dropped: the stream's outbox is full")
+            return
+        reply = await server.handle_text(str(body.get("message", "")).encode(), session.state)
+        await sessions.save(session)
+        if reply is not None:
+            session.outbox.put_nowait(jsonutil.dumps(reply))
+
+    return relay
 
 
 # --- wiring ------------------------------------------------------------------------------------
