@@ -5,9 +5,10 @@
 or a session opened on one worker would be unknown to the next. The file lives
 in the group's private directory (``/dev/shm`` where there is one: memory, not
 disk), in WAL mode; each operation is one short statement (a few
-microseconds), run directly rather than on a thread, and ``set_if_absent`` is
-one ``INSERT … ON CONFLICT`` that only replaces an expired row, so it is atomic
-across the workers. Expired rows are swept now and then by the writers.
+microseconds; ``increment`` a short write transaction), run directly rather
+than on a thread, and ``set_if_absent`` is one ``INSERT … ON CONFLICT`` that
+only replaces an expired row, so both are atomic across the workers. Expired
+rows are swept now and then by the writers.
 
 Expiry is by ``Clock.monotonic`` (CLOCK_MONOTONIC: one clock for every process
 on the host), as the in-process store's.
@@ -59,6 +60,25 @@ class FileKeyValueStore:
 
     async def delete(self, key: str) -> None:
         self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    async def increment(self, key: str, amount: int, ttl_seconds: float) -> int:
+        # One write transaction: an absent or expired counter starts at 0 with a fresh TTL, else keeps its TTL.
+        now = self._clock.monotonic()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?", (key, now)).fetchone()
+            total = (int(bytes(row[0])) if row is not None else 0) + amount
+            if row is None:
+                self._db.execute("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)",
+                                 (key, str(total).encode(), now + ttl_seconds))
+            else:
+                self._db.execute("UPDATE kv SET value = ? WHERE key = ?", (str(total).encode(), key))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._wrote()
+        return total
 
     async def close(self) -> None:
         self._db.close()
