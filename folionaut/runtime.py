@@ -68,6 +68,7 @@ from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetric
 from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket, build_rate_limiter
 from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
+from folionaut.resilience.redis_bus import RedisBus
 from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
@@ -112,6 +113,8 @@ class Runtime:
         #: This process, as other processes of the service address it (e.g. the holder of an MCP stream).
         self.process_id = f"{workers.directory.name}:{workers.index}" if workers else secrets.token_hex(8)
         self.siblings: Siblings | None = None
+        #: Messages to the service's other processes through Redis (with REDIS_URL).
+        self.bus: RedisBus | None = None
         self.worker_metrics: WorkerMetrics | None = None
         self.clock = clock or SystemClock()
         self.metrics = metrics or Metrics()
@@ -193,6 +196,9 @@ class Runtime:
             self._closing.push_async_callback(redis.client.aclose)
             if await redis.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
                 log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
+            bus = self.bus = RedisBus(redis, self.process_id, self.workers.directory.name if self.workers else "")
+            await bus.open(wait_seconds=1.0 if redis.is_up else 0.0)
+            self._closing.push_async_callback(bus.close)
             self.health_checks.append(HealthCheck("redis", False, redis.require))
             self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), self._local_records(), redis)
             self.content_cache = LayeredCache(
@@ -260,8 +266,8 @@ class Runtime:
                                       audit_log=settings.feature_audit_log)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
-        if self.siblings is not None:
-            ChangePropagation(self.content, self.siblings)
+        if self.siblings is not None or self.bus is not None:
+            ChangePropagation(self.content, self.siblings, self.bus)
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:

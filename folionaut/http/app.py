@@ -65,8 +65,10 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
             state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache))
             if runtime.mcp is not None:
                 state.mcp_sessions = SessionStore(runtime.records, runtime.clock, runtime.process_id)
-                if runtime.siblings is not None:  # HTTP+SSE messages another worker received for a stream here
-                    runtime.siblings.on(mcp.SSE_RELAY, mcp.sse_relay(state.mcp_sessions, runtime.mcp))
+                # HTTP+SSE messages another worker or instance received for a stream held here.
+                for channel in (runtime.siblings, runtime.bus):
+                    if channel is not None:
+                        channel.on(mcp.SSE_RELAY, mcp.sse_relay(state.mcp_sessions, runtime.mcp))
             yield
             if state.mcp_sessions is not None:
                 state.mcp_sessions.end_streams()

@@ -372,13 +372,15 @@ async def post_sse_message(request: web.Request) -> web.StreamResponse:
 
 
 async def _hand_to_stream_holder(request: web.Request, session: HttpSession, message: bytes) -> bool:
-    """Pass an HTTP+SSE message to the sibling worker holding the session's stream; True once it has it."""
-    siblings = request.app[RUNTIME].siblings
+    """Pass an HTTP+SSE message to the process holding the session's stream (a sibling worker, or
+    through Redis another instance); True once it has it."""
+    runtime = request.app[RUNTIME]
+    body = {"session": session.id, "message": message.decode("utf-8", "replace")}
     group, _, index = session.owner.rpartition(":")
-    if siblings is None or group != siblings.group.directory.name or not index.isdigit():
-        return False
-    return await siblings.tell_one(int(index), SSE_RELAY, {"session": session.id,
-                                                           "message": message.decode("utf-8", "replace")})
+    siblings = runtime.siblings
+    if siblings is not None and group == siblings.group.directory.name and index.isdigit():
+        return await siblings.tell_one(int(index), SSE_RELAY, body)
+    return runtime.bus is not None and await runtime.bus.send(session.owner, SSE_RELAY, body)
 
 
 def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, Any]], Awaitable[None]]:
