@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
+import time
 from pathlib import Path
 
 from folionaut.core.clock import ManualClock
-from folionaut.resilience.ratelimit_shared import PROBE, STRIPE, SharedTableRateLimiter, create_table
+from folionaut.resilience.ratelimit_shared import (
+    HOLD_LIMIT_SECONDS,
+    PROBE,
+    STRIPE,
+    SharedTableRateLimiter,
+    create_table,
+)
 
 
 def limiter(table: Path, clock: ManualClock, capacity: int = 3, rate: float = 1.0) -> SharedTableRateLimiter:
@@ -48,32 +54,47 @@ def test_full_probe_window_gives_the_longest_idle_slot_away(tmp_path: Path) -> N
     shared.close()
 
 
+class StuckClock(ManualClock):
+    """A clock whose reading never returns: a take that reads it stops inside its lock, as a worker
+    killed mid-take would."""
+
+    def __init__(self, ready_fd: int) -> None:
+        super().__init__()
+        self._ready_fd = ready_fd
+
+    def monotonic(self) -> float:
+        os.write(self._ready_fd, b"x")
+        signal.pause()
+        return super().monotonic()
+
+
 def test_a_worker_killed_holding_a_lock_does_not_wedge_the_others(tmp_path: Path) -> None:
     table, clock = tmp_path / "t", ManualClock()
-    create_table(table)
+    create_table(table)  # made before the fork: the locks are shared, as with the supervisor's workers
+    client = "0123456789abcdef"
     ready_read, ready_write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the doomed worker: takes every stripe's lock and never lets go
+    if pid == 0:  # the doomed worker: stops inside its take, holding the lock
         try:
-            with open(table, "r+b") as handle:
-                fcntl.lockf(handle.fileno(), fcntl.LOCK_EX, 0, 0)
-                os.write(ready_write, b"x")
-                signal.pause()
+            limiter(table, StuckClock(ready_write)).take_now(client)
         finally:
             os._exit(0)
     assert os.read(ready_read, 1) == b"x"
-    survivor = limiter(table, clock)
-    with open(table, "r+b") as probe:
-        try:
-            fcntl.lockf(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
-            raise AssertionError("the doomed worker should hold the lock")
-        except OSError:
-            pass
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        fcntl.lockf(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)  # released by the kernel: no wait
-        fcntl.lockf(probe.fileno(), fcntl.LOCK_UN, 0, 0)
-    assert survivor.take_now("0123456789abcdef").allowed
-    survivor.close()
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    # Another worker's takes: in a process of its own, so a wedged lock fails the test instead of hanging it.
+    survivor_pid = os.fork()
+    if survivor_pid == 0:
+        survivor = limiter(table, clock)
+        ok = survivor.take_now(client).allowed and survivor.take_now(client).allowed
+        os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 20 * HOLD_LIMIT_SECONDS  # a bound on waiting, not a measurement
+    while (done := os.waitpid(survivor_pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if done[0] == 0:
+        os.kill(survivor_pid, signal.SIGKILL)
+        os.waitpid(survivor_pid, 0)
+        raise AssertionError("the dead worker's lock was never given back")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
     os.close(ready_read)
     os.close(ready_write)
