@@ -72,17 +72,17 @@ class ContentService:
         they cached (kind ``external``). This service's own writes move it too, which
         costs one redundant, harmless clear at most once per interval.
         """
-        last = await self.repository.change_counter()
+        last: int | None = None  # unknown until the first read succeeds (the database may be away at start)
         while True:
-            await asyncio.sleep(interval_seconds)
             try:
                 current = await self.repository.change_counter()
             except DatabaseError as exc:  # an outage is reported by requests and probes; keep watching
                 log.debug("change watch skipped: %s", exc.message)
-                continue
-            if current != last:
+            else:
+                if last is not None and current != last:
+                    await self._notify(ContentChange("external", "*", (), None))
                 last = current
-                await self._notify(ContentChange("external", "*", (), None))
+            await asyncio.sleep(interval_seconds)
 
     # --- public reads ------------------------------------------------------------
 
