@@ -13,14 +13,17 @@ Opening order (closing runs in reverse), each layer using only those above it:
 2. ``SHARED_STATE``: Redis when ``REDIS_URL`` is set (``redis``), and what lives
    there or in process memory without it: ``records`` (idempotency records,
    chat-session lookups, MCP sessions), ``content_cache`` (rendered public
-   reads), ``rate_limiters`` and ``client_hashes``. In a worker of
-   ``serve --workers N`` (``workers``), also its channel to its siblings
-   (``siblings``), and rate limits in the table the workers share when there is
-   no Redis.
+   reads), ``rate_limiters`` and ``client_hashes``; with Redis also ``bus``
+   (messages to the other instances). In a worker of ``serve --workers N``
+   (``workers``), also its channel to its siblings (``siblings``), and records
+   and rate limits in what the workers share when there is no Redis.
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
    (with its watch for other processes' writes, and its changes passed to the
-   other processes: ``content/propagation.py``), then ``chat`` (the LLM client
-   and its circuit breaker) and ``mcp``, each only when its feature is on.
+   other processes: ``content/propagation.py``), ``webhooks`` (its outbox
+   recorded with every content change, its dispatcher delivering in the
+   background), then ``chat`` (the LLM client and its circuit breaker),
+   ``mcp`` and ``admin_sessions`` (sign-ins of the admin web app), each only
+   when its feature is on.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -38,6 +41,7 @@ from types import TracebackType
 
 from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
+from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import ContentCache
 from folionaut.cache.key_value_file import FileKeyValueStore
 from folionaut.cache.key_value_store import (
@@ -55,6 +59,7 @@ from folionaut.chat.repository import ChatRepository
 from folionaut.chat.service import ChatService
 from folionaut.chat.summary import PortfolioSummary
 from folionaut.content.assistant_tools import ToolRegistry, read_tools
+from folionaut.content.models import ContentChange
 from folionaut.content.propagation import ChangePropagation
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
@@ -74,8 +79,14 @@ from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
+from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+from folionaut.webhooks.outbox import WebhookOutbox
+from folionaut.webhooks.repository import WebhookRepository
+from folionaut.webhooks.sender import WebhookSender
+from folionaut.webhooks.service import WebhookService
+from folionaut.webhooks.url_guard import UrlGuard
 
-__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "Layer", "Runtime"]
+__all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
 log = get_logger("runtime")
 
@@ -83,6 +94,9 @@ log = get_logger("runtime")
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
 #: What a worker tells its siblings before it answers a scrape: write your metrics now.
 METRICS_SNAPSHOT = "metrics-snapshot"
+#: Sign-in attempts of the admin web app per client: a burst of 10, then one every 6 seconds.
+#: (The admin key is 32+ random characters; this keeps guessing and log noise bounded.)
+SIGN_IN_RATE_LIMIT = (10, 1 / 6)
 
 
 class Layer(enum.IntEnum):
@@ -104,6 +118,8 @@ class Runtime:
     client_hashes: ClientHashes
     tokens: TokenService
     content: ContentService
+    webhooks: WebhookService
+    webhook_dispatcher: WebhookDispatcher
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
                  llm_sleep: SleepFn | None = None, workers: WorkerGroup | None = None) -> None:
@@ -124,6 +140,9 @@ class Runtime:
         self.redis: SharedRedis | None = None
         self.chat: ChatService | None = None
         self.mcp: McpServer | None = None
+        self.admin_sessions: AdminSessions | None = None
+        #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
+        self.llm_breaker: CircuitBreaker | None = None
         self.health_checks: list[HealthCheck] = []
         self.opened: Layer | None = None
         self._closing = contextlib.AsyncExitStack()
@@ -214,7 +233,8 @@ class Runtime:
         if self.workers is not None:
             await self._open_worker_group(self.workers)
         limits = {"content": (settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate),
-                  "chat": (settings.rate_limit_capacity, settings.rate_limit_refill_rate)}
+                  "chat": (settings.rate_limit_capacity, settings.rate_limit_refill_rate),
+                  "sign_in": SIGN_IN_RATE_LIMIT}
         self.rate_limiters = {
             name: build_rate_limiter(name, capacity, rate, clock=clock, metrics=metrics, shared_redis=self.redis,
                                      local=self._workers_table(name, capacity, rate))
@@ -268,14 +288,39 @@ class Runtime:
         self._closing.push_async_callback(_cancelled, watcher)
         if self.siblings is not None or self.bus is not None:
             ChangePropagation(self.content, self.siblings, self.bus)
+        await self._open_webhooks()
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
             self.mcp = McpServer(self.content)
+        if settings.feature_admin_api and settings.feature_admin_ui:
+            self.admin_sessions = AdminSessions(
+                AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
+                settings.admin_api_key, self.tokens)
+
+    async def _open_webhooks(self) -> None:
+        settings, clock = self.settings, self.clock
+        # Before any write: every content change from now on carries its webhook event in its own batch.
+        self.content.record_changes_with(WebhookOutbox(clock).record)
+        guard = UrlGuard(settings.webhook_allow_private)
+        sender = WebhookSender(guard, clock, settings.webhook_timeout_seconds)
+        await sender.start()
+        self._closing.push_async_callback(sender.close)
+        repository = WebhookRepository(self.database)
+        self.webhooks = WebhookService(repository, guard, sender, clock, self.metrics)
+        dispatcher = self.webhook_dispatcher = WebhookDispatcher(
+            repository, sender, clock, self.metrics, RetryPolicy(settings.webhook_retry_base_seconds))
+        dispatcher.start()
+        self._closing.push_async_callback(dispatcher.close)
+
+        async def wake(_change: ContentChange) -> None:
+            dispatcher.wake()
+
+        self.content.on_change(wake)
 
     async def _open_chat(self) -> None:
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
-        breaker = CircuitBreaker(
+        breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
             failure_threshold=settings.circuit_breaker_failure_threshold,
             reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,

@@ -205,6 +205,17 @@ class Settings:
     public_contact_phone: str = setting(
         "PUBLIC_CONTACT_PHONE", parse_phone, "",
         "The one phone number chat may reveal (best with its +country code).")
+    webhook_retry_base_seconds: float = setting(
+        "WEBHOOK_RETRY_BASE_SECONDS", parse_float(0.01, 3600), 5.0,
+        "First retry delay of a failed webhook delivery; each retry waits twice as long (±20 % jitter), "
+        "for up to 15 attempts within 24 hours.")
+    webhook_timeout_seconds: float = setting(
+        "WEBHOOK_TIMEOUT_SECONDS", parse_float(0.1, 15), 10.0,
+        "How long one webhook delivery attempt may take (DNS, connect, answer) before it counts as failed.")
+    webhook_allow_private: bool = setting(
+        "WEBHOOK_ALLOW_PRIVATE", parse_bool, False,
+        "Let webhooks reach loopback, private and link-local addresses (a receiver on this machine or "
+        "network); off, such URLs are refused when set and at every delivery.")
     feature_ai_chat: bool = setting(
         "FEATURE_AI_CHAT", parse_bool, True, "Serve /api/v1/chat.")
     feature_mcp_server: bool = setting(
@@ -212,6 +223,12 @@ class Settings:
         "Serve MCP (/api/mcp and `folionaut mcp`).")
     feature_admin_api: bool = setting(
         "FEATURE_ADMIN_API", parse_bool, True, "Serve /api/v1/admin/*.")
+    feature_admin_ui: bool = setting(
+        "FEATURE_ADMIN_UI", parse_bool, True,
+        "Serve the admin web app at /admin and its cookie sign-in (only with FEATURE_ADMIN_API on).")
+    admin_session_ttl_minutes: int = setting(
+        "ADMIN_SESSION_TTL_MINUTES", parse_int(1, 43_200), 720,
+        "How long a sign-in to the admin web app lasts, in minutes, however active (then sign in again).")
     feature_rate_limiting: bool = setting(
         "FEATURE_RATE_LIMITING", parse_bool, True,
         "Apply token-bucket rate limits.")

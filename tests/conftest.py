@@ -134,3 +134,12 @@ def private_redis() -> Iterator[RedisServer]:
     server = RedisServer.start()
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: their one shared Playwright driver keeps an event loop running
+    in this thread for as long as it lives, which no asyncio test after it could start under."""
+    browser = [item for item in items if item.nodeid.replace("\\", "/").startswith("tests/browser/")]
+    if browser:
+        last = set(map(id, browser))
+        items[:] = [item for item in items if id(item) not in last] + browser

@@ -25,6 +25,9 @@ class TokenRepository:
         row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM api_tokens WHERE token_hash = ?", (token_hash,))
         return _token(row)
 
+    async def by_id(self, token_id: str) -> ApiToken | None:
+        return _token(await self.db.fetch_one(f"SELECT {_COLUMNS} FROM api_tokens WHERE id = ?", (token_id,)))
+
     async def by_name(self, name: str) -> ApiToken | None:
         return _token(await self.db.fetch_one(f"SELECT {_COLUMNS} FROM api_tokens WHERE name = ?", (name,)))
 

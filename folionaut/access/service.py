@@ -137,6 +137,11 @@ class TokenService:
 
     async def authenticate(self, secret: str) -> Principal | None:
         """The principal of a valid, unexpired token; None for anything else."""
+        token = await self.valid(secret)
+        return token.principal() if token is not None else None
+
+    async def valid(self, secret: str) -> ApiToken | None:
+        """The token this secret is, when it is valid and unexpired (its use is recorded)."""
         if not looks_like_token(secret):
             return None
         token = await self.repository.by_hash(_hash(secret))
@@ -146,7 +151,15 @@ class TokenService:
         if token.expired(now):
             return None
         await self._touch(token, now)
-        return token.principal()
+        return token
+
+    async def still_valid(self, token_id: str) -> ApiToken | None:
+        """The token, unless it was revoked or has expired since (what a web session signed in with
+        it checks on every request)."""
+        token = await self.repository.by_id(token_id)
+        if token is None or token.expired(self.now_iso()):
+            return None
+        return token
 
     async def _touch(self, token: ApiToken, now: str) -> None:
         threshold = iso_timestamp(self.clock.time() - TOUCH_INTERVAL_SECONDS)

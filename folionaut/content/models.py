@@ -10,6 +10,22 @@ from folionaut.storage.base import Row
 
 STATUSES = ("draft", "published", "archived")
 CHANGE_TYPES = ("created", "updated", "deleted", "restored")
+#: What the admin list can be sorted by (wire names); "-" before one means descending.
+ADMIN_SORT_KEYS = ("sortOrder", "updatedAt", "createdAt", "title", "slug", "type", "status")
+#: Which items the admin list shows: live ones (default), live and soft-deleted, or the trash.
+DELETED_FILTERS = ("exclude", "include", "only")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminListQuery:
+    """What the admin asks the list for (filters, search, order); paging is given beside it."""
+
+    content_type: str | None = None
+    status: str | None = None
+    deleted: str = "exclude"  # one of DELETED_FILTERS
+    search: str | None = None  # the admin's words; never FTS syntax (the service quotes them)
+    sort: str | None = None  # one of ADMIN_SORT_KEYS; None: the spec's order, or relevance when searching
+    descending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +127,16 @@ class ContentChange:
     item: ContentItem | None
     #: Made by another process and told to this one (``content/propagation.py``): not to be passed on.
     remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A write about to be committed, shown to the recorders that add statements to its batch
+    (the webhook outbox: ``ContentService.record_changes_with``)."""
+
+    kind: str  # created | updated | deleted | restored | purged (a hard delete)
+    before: ContentItem | None  # None on create
+    after: ContentItem  # the item as the change leaves it (as it was, for purged)
 
 
 def _json_object(raw: object) -> dict[str, Any]:

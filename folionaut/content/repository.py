@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from folionaut.content.models import ContentItem, HistoryEntry
+from folionaut.content.models import AdminListQuery, ContentItem, HistoryEntry
 from folionaut.core import jsonutil
 from folionaut.storage.base import Database, ExecResult, Statement
 
@@ -13,6 +13,13 @@ _PUBLIC = "status = 'published' AND deleted_at IS NULL"
 # Spec order: sortOrder ascending, then newest first. Timestamps have millisecond
 # resolution, so rowid (insertion order) breaks ties between same-millisecond creates.
 _ORDER = "ORDER BY sort_order ASC, created_at DESC, rowid DESC"
+_ADMIN_SORT_COLUMNS = {
+    "sortOrder": "c.sort_order", "updatedAt": "c.updated_at", "createdAt": "c.created_at",
+    "title": "lower(coalesce(CAST(json_extract(c.data, '$.title') AS TEXT), ''))", "slug": "c.slug",
+    "type": "c.type", "status": "c.status",
+}
+_C_COLUMNS = ", ".join("c." + column.strip() for column in _COLUMNS.split(","))
+_HISTORY_COLUMNS = "id, content_id, version, data, change_type, changed_by, change_summary, created_at"
 
 
 class ContentRepository:
@@ -60,24 +67,61 @@ class ContentRepository:
         )
         return [(row["type"], row["status"], int(row["n"])) for row in rows]
 
-    async def list_admin(
-        self, content_type: str | None, status: str | None, include_deleted: bool, limit: int, offset: int
-    ) -> list[ContentItem]:
-        where, params = ["1 = 1"], []
-        if content_type is not None:
-            where.append("type = ?")
-            params.append(content_type)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if not include_deleted:
-            where.append("deleted_at IS NULL")
+    @staticmethod
+    def _admin_where(query: AdminListQuery, match: str | None) -> tuple[str, str, list[object]]:
+        """FROM and WHERE of an admin listing; ``match`` is a safe FTS5 query (the service builds it)."""
+        source = "content AS c"
+        where: list[str] = []
+        params: list[object] = []
+        if match is not None:
+            source = "content_search JOIN content AS c ON c.rowid = content_search.rowid"
+            where.append("content_search MATCH ?")
+            params.append(match)
+        if query.content_type is not None:
+            where.append("c.type = ?")
+            params.append(query.content_type)
+        if query.status is not None:
+            where.append("c.status = ?")
+            params.append(query.status)
+        if query.deleted == "exclude":
+            where.append("c.deleted_at IS NULL")
+        elif query.deleted == "only":
+            where.append("c.deleted_at IS NOT NULL")
+        return source, " AND ".join(where) or "1 = 1", params
+
+    async def list_admin(self, query: AdminListQuery, match: str | None, limit: int, offset: int) -> list[ContentItem]:
+        source, where, params = self._admin_where(query, match)
+        if query.sort is not None:
+            direction = "DESC" if query.descending else "ASC"
+            order = f"ORDER BY {_ADMIN_SORT_COLUMNS[query.sort]} {direction}, c.rowid {direction}"
+        elif match is not None:
+            order = "ORDER BY bm25(content_search, 2.0, 5.0, 1.0), c.rowid DESC"
+        else:
+            order = "ORDER BY c.sort_order ASC, c.created_at DESC, c.rowid DESC"
         rows = await self.db.fetch_all(
-            f"SELECT {_COLUMNS} FROM content WHERE {' AND '.join(where)} "
-            f"{_ORDER} LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
+            f"SELECT {_C_COLUMNS} FROM {source} WHERE {where} {order} LIMIT ? OFFSET ?", (*params, limit, offset))
         return [ContentItem.from_row(row) for row in rows]
+
+    async def count_admin(self, query: AdminListQuery, match: str | None) -> int:
+        source, where, params = self._admin_where(query, match)
+        row = await self.db.fetch_one(f"SELECT count(*) AS n FROM {source} WHERE {where}", params)
+        return int(row["n"]) if row else 0
+
+    async def counts(self) -> list[tuple[str, str, bool, int]]:
+        """(type, status, deleted, count) for every combination that has items."""
+        rows = await self.db.fetch_all(
+            "SELECT type, status, deleted_at IS NOT NULL AS deleted, count(*) AS n FROM content "
+            "GROUP BY type, status, deleted ORDER BY type, status, deleted")
+        return [(row["type"], row["status"], bool(row["deleted"]), int(row["n"])) for row in rows]
+
+    async def recent_changes(self, limit: int) -> list[tuple[HistoryEntry, str, str]]:
+        """The latest history entries with their item's type and slug, newest first."""
+        rows = await self.db.fetch_all(
+            "SELECT h.id, h.content_id, h.version, h.data, h.change_type, h.changed_by, h.change_summary, "
+            "h.created_at, c.type AS item_type, c.slug AS item_slug "
+            "FROM content_history AS h JOIN content AS c ON c.id = h.content_id "
+            "ORDER BY h.created_at DESC, h.rowid DESC LIMIT ?", (limit,))
+        return [(HistoryEntry.from_row(row), row["item_type"], row["item_slug"]) for row in rows]
 
     async def slugs_starting_with(self, content_type: str, base: str) -> set[str]:
         pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
@@ -89,7 +133,7 @@ class ContentRepository:
 
     async def history(self, content_id: str, limit: int, offset: int) -> list[HistoryEntry]:
         rows = await self.db.fetch_all(
-            "SELECT id, content_id, version, data, change_type, changed_by, change_summary, created_at "
+            f"SELECT {_HISTORY_COLUMNS} "
             "FROM content_history WHERE content_id = ? ORDER BY version DESC, created_at DESC LIMIT ? OFFSET ?",
             (content_id, limit, offset),
         )
@@ -97,7 +141,7 @@ class ContentRepository:
 
     async def history_version(self, content_id: str, version: int) -> HistoryEntry | None:
         row = await self.db.fetch_one(
-            "SELECT id, content_id, version, data, change_type, changed_by, change_summary, created_at "
+            f"SELECT {_HISTORY_COLUMNS} "
             "FROM content_history WHERE content_id = ? AND version = ? ORDER BY created_at DESC LIMIT 1",
             (content_id, version),
         )
@@ -112,7 +156,7 @@ class ContentRepository:
         """Full-text search (FTS5, bm25: title weighs most) over published items, or every item not deleted."""
         visible = f"c.{_PUBLIC.replace(' AND ', ' AND c.')}" if published_only else "c.deleted_at IS NULL"
         rows = await self.db.fetch_all(
-            f"SELECT {', '.join('c.' + col.strip() for col in _COLUMNS.split(','))} "
+            f"SELECT {_C_COLUMNS} "
             "FROM content_search JOIN content AS c ON c.rowid = content_search.rowid "
             f"WHERE content_search MATCH ? AND {visible} "
             "ORDER BY bm25(content_search, 2.0, 5.0, 1.0) LIMIT ?",

@@ -10,16 +10,20 @@ explicit expected version the service simply re-reads and retries.
 A write with a receipt first looks for an earlier write under the same key and
 answers with its item (``receipt.replayed``); a write whose answer was lost is
 looked up by its receipt and, if it did not apply, sent again.
+
+Recorders (``record_changes_with``) add their own statements to a change's
+batch, so what they record commits with the change or not at all: the webhook
+outbox is one (``folionaut/webhooks/outbox.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from folionaut.content.models import ContentChange, ContentItem, HistoryEntry
+from folionaut.content.models import AdminListQuery, ChangeRecord, ContentChange, ContentItem, HistoryEntry
 from folionaut.content.receipts import RECEIPT_TTL_SECONDS, ReceiptRepository, StoredReceipt, WriteReceipt
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
@@ -33,6 +37,10 @@ from folionaut.storage.errors import AmbiguousWriteError, ConstraintViolation
 log = get_logger("content")
 
 ChangeListener = Callable[[ContentChange], Awaitable[None]]
+#: Statements to add to a change's batch. The flag says the change may not apply (a compare-and-set), so
+#: each statement must guard itself with ``WHERE changes() = 1`` on the statement before it; each must
+#: write exactly one row when the change applies, so the guards after it still hold.
+ChangeRecorder = Callable[[ChangeRecord, bool], Sequence[Statement]]
 
 # Concurrent writers to one item retry their compare-and-set this many times.
 MAX_WRITE_ATTEMPTS = 64
@@ -51,6 +59,15 @@ class ContentService:
         # Where a write's answer can be lost, every write carries a receipt to look it up by.
         self._receipt_every_write = repository.db.outcome_can_be_unknown
         self._listeners: list[ChangeListener] = []
+        self._recorders: list[ChangeRecorder] = []
+
+    def record_changes_with(self, recorder: ChangeRecorder) -> None:
+        """Add ``recorder``'s statements to the batch of every change from now on."""
+        self._recorders.append(recorder)
+
+    def _recorded(self, kind: str, before: ContentItem | None, after: ContentItem, *, guarded: bool) -> list[Statement]:
+        change = ChangeRecord(kind, before, after)
+        return [statement for recorder in self._recorders for statement in recorder(change, guarded)]
 
     def on_change(self, listener: ChangeListener) -> None:
         """Run ``listener`` after every committed write, before the write returns."""
@@ -109,11 +126,9 @@ class ContentService:
 
     async def search(self, query: str, limit: int = 5, *, published_only: bool) -> list[ContentItem]:
         """Best matches first, among published items or (for the owner) every item not deleted."""
-        words = _WORD.findall(query.lower())[:16]
-        if not words:
+        match = _fts_query(query, "OR")
+        if match is None:
             return []
-        # Quote every word so user text can never be FTS syntax; prefix-match, any word.
-        match = " OR ".join(f'"{word}"*' for word in words)
         return await self.repository.search(match, limit, published_only)
 
     # --- admin reads -------------------------------------------------------------
@@ -138,7 +153,36 @@ class ContentService:
         self, content_type: str | None = None, status: str | None = None, include_deleted: bool = False,
         limit: int = 50, offset: int = 0,
     ) -> list[ContentItem]:
-        return await self.repository.list_admin(content_type, status, include_deleted, limit, offset)
+        query = AdminListQuery(content_type, status, "include" if include_deleted else "exclude")
+        items, _ = await self.find_admin(query, limit, offset)
+        return items
+
+    async def find_admin(self, query: AdminListQuery | None = None, limit: int = 50, offset: int = 0,
+                         *, with_total: bool = False) -> tuple[list[ContentItem], int | None]:
+        """A page of items of any status, and (when asked) how many match in all.
+
+        Search matches every word (prefix match) in the slug, title or any text of
+        the data, across every status; with no words to search for, nothing matches.
+        """
+        query = query or AdminListQuery()
+        match = _fts_query(query.search, "AND") if query.search is not None else None
+        if query.search is not None and match is None:
+            return [], 0 if with_total else None
+        items = await self.repository.list_admin(query, match, limit, offset)
+        total = None
+        if with_total:
+            # A short first page is the whole list: no count query needed.
+            total = offset + len(items) if len(items) < limit and (items or offset == 0) else \
+                await self.repository.count_admin(query, match)
+        return items, total
+
+    async def counts(self) -> list[tuple[str, str, bool, int]]:
+        """(type, status, deleted, count) for each combination that has items."""
+        return await self.repository.counts()
+
+    async def recent_changes(self, limit: int = 10) -> list[tuple[HistoryEntry, str, str]]:
+        """The latest changes to any item, newest first, with the item's type and slug."""
+        return await self.repository.recent_changes(limit)
 
     async def history(self, content_id: str, limit: int = 50, offset: int = 0) -> list[HistoryEntry]:
         await self.get(content_id)
@@ -173,18 +217,20 @@ class ContentService:
             return None
         return await self._find(receipt)
 
-    async def _apply(self, statements: list[Statement], receipt: WriteReceipt | None,
+    async def _apply(self, change: list[Statement], recorded: list[Statement], receipt: WriteReceipt | None,
                      outcome: ContentItem | None) -> bool | StoredReceipt:
-        """Commit the change atomically, with its receipt. True: it is in the database. False: its
-        guard matched no row (its last statement changed no row, nor then its receipt). A
-        ``StoredReceipt``: an earlier write under the receipt's key got there first (answer with its item)."""
-        last = len(statements) - 1  # changes one row exactly when the change applied
+        """Commit the change atomically, with its receipt and what the recorders add. True: it is in
+        the database. False: its guard matched no row (its last statement changed no row, nor then its
+        receipt). A ``StoredReceipt``: an earlier write under the receipt's key got there first."""
+        statements = [*change, *recorded]
+        last = len(change) - 1  # changes one row exactly when the change applied
         if receipt is not None:
-            # Expired receipts go first, so an expired one cannot block its key being used again.
+            # Expired receipts go first, so an expired one cannot block its key being used again; the
+            # receipt right after the change, so its guard (and the recorders' after it) sees the change.
             now = self.clock.time()
             statements = [
                 self.receipts.prune_statement(iso_timestamp(now - RECEIPT_TTL_SECONDS)),
-                *statements, self.receipts.record_statement(receipt, outcome, iso_timestamp(now)),
+                *change, self.receipts.record_statement(receipt, outcome, iso_timestamp(now)), *recorded,
             ]
             last += 1
         resent = False
@@ -230,7 +276,8 @@ class ContentService:
                 statements.append(self.repository.history_statement(
                     self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
             try:
-                applied = await self._apply(statements, receipt, item)
+                applied = await self._apply(statements, self._recorded("created", None, item, guarded=False),
+                                            receipt, item)
             except ConstraintViolation:
                 if request.slug is not None:
                     raise ConflictError(f"Content already exists: {request.type}/{request.slug}") from None
@@ -303,7 +350,8 @@ class ContentService:
             statements.append(self.repository.history_statement(
                 self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
         try:
-            return await self._apply(statements, receipt, item)
+            return await self._apply(statements, self._recorded(change_type, current, item, guarded=True),
+                                     receipt, item)
         except ConstraintViolation:
             raise ConflictError(f"Content already exists: {item.type}/{item.slug}") from None
 
@@ -314,7 +362,8 @@ class ContentService:
             return
         if hard:
             current = await self.get(content_id)
-            applied = await self._apply(self.repository.purge_statements(content_id), receipt, None)
+            applied = await self._apply(self.repository.purge_statements(content_id),
+                                        self._recorded("purged", current, current, guarded=False), receipt, None)
             if isinstance(applied, StoredReceipt):
                 return
             if not applied:  # purged by someone else meanwhile
@@ -363,6 +412,15 @@ def _item_of(earlier: StoredReceipt) -> ContentItem:
     if earlier.outcome is None:  # a permanent delete's receipt, under the key of a create or update
         raise ConflictError("This Idempotency-Key was already used with a different request; use a new key")
     return earlier.outcome
+
+
+def _fts_query(text: str, operator: str) -> str | None:
+    """The admin's or visitor's words as an FTS5 query: each word quoted (so user text can never
+    be FTS syntax) and prefix-matched, joined by AND or OR; None when there is no word."""
+    words = _WORD.findall(text.lower())[:16]
+    if not words:
+        return None
+    return f" {operator} ".join(f'"{word}"*' for word in words)
 
 
 def _same_json(new: object, old: object) -> bool:

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from folionaut.content.models import ADMIN_SORT_KEYS
 from folionaut.content.schema import (
     CONTENT_CREATE,
     CONTENT_UPDATE,
@@ -26,9 +27,12 @@ from folionaut.core.errors import ValidationError
 from folionaut.core.schema import BODY, Schema, object_schema, problems
 
 __all__ = [
-    "CreateInput", "UpdateInput", "check_content_id", "check_name", "check_status_filter", "parse_create",
-    "parse_restore", "parse_update", "slug_from_title", "slugify",
+    "MAX_SEARCH_CHARS", "CreateInput", "UpdateInput", "check_admin_sort", "check_content_id", "check_name",
+    "check_search", "check_status_filter", "parse_create", "parse_restore", "parse_update", "slug_from_title",
+    "slugify",
 ]
+
+MAX_SEARCH_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +142,20 @@ def slugify(text: str, max_length: int = 100) -> str:
 
 def slug_from_title(data: dict[str, Any]) -> str:
     return slugify(_title_of(data))
+
+
+def check_admin_sort(value: str | None) -> tuple[str | None, bool]:
+    """``"-updatedAt"`` → ``("updatedAt", True)``; None → the default order."""
+    if value is None:
+        return None, False
+    key = value.removeprefix("-")
+    if key not in ADMIN_SORT_KEYS:
+        raise ValidationError.single("sort", "Expected one of: " + ", ".join(ADMIN_SORT_KEYS)
+                                     + " (a leading - sorts descending)")
+    return key, value.startswith("-")
+
+
+def check_search(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_SEARCH_CHARS:
+        raise ValidationError.single("q", f"Must be at most {MAX_SEARCH_CHARS} characters")
+    return value

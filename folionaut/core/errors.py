@@ -60,7 +60,8 @@ class UnauthorizedError(AppError):
 
 
 class ForbiddenError(AppError):
-    """A valid credential whose scope does not cover the request."""
+    """A valid credential whose scope does not cover the request (or a session-cookie request failing
+    its CSRF checks)."""
 
     code = "FORBIDDEN"
     status = 403

@@ -3,9 +3,10 @@
 An input (a request body, a tool's arguments) is described once, as a JSON
 Schema object; the same dictionary is published (OpenAPI, MCP ``inputSchema``)
 and checked here. Only the keywords our inputs use are understood: ``type``
-(object, string, integer, boolean), ``properties``, ``required``,
+(object, string, integer, boolean, array), ``properties``, ``required``,
 ``additionalProperties: false``, ``minProperties``, ``enum``, ``minLength``,
-``maxLength``, ``pattern``, ``minimum``, ``maximum``. A ``x-message`` on a
+``maxLength``, ``pattern``, ``minimum``, ``maximum``, and for arrays ``items``,
+``minItems``, ``maxItems`` and ``uniqueItems``. A ``x-message`` on a
 property replaces the generic message when its string rules fail (a JSON Schema
 annotation, ignored by other validators).
 
@@ -30,7 +31,7 @@ Schema = dict[str, Any]
 #: The field name of problems with the input as a whole.
 BODY = "body"
 
-_TYPE_NAMES = {"object": "object", "string": "string", "integer": "integer", "boolean": "boolean"}
+_TYPE_NAMES = {"object": "object", "string": "string", "integer": "integer", "boolean": "boolean", "array": "array"}
 
 
 def json_type_name(value: object) -> str:
@@ -74,6 +75,8 @@ def _is_type(expected: str, value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if expected == "boolean":
         return isinstance(value, bool)
+    if expected == "array":
+        return isinstance(value, list)
     raise ValueError(f"schema type {expected!r} is not supported here")
 
 
@@ -109,7 +112,30 @@ def value_problems(schema: Schema, value: object) -> list[str]:
                 found.append(f"Must be at most {high}")
     if isinstance(value, dict) and len(value) < schema.get("minProperties", 0):
         found.append("Must not be empty")
+    if isinstance(value, list):
+        found.extend(_array_problems(schema, value))
     return found
+
+
+def _array_problems(schema: Schema, value: list[Any]) -> list[str]:
+    found: list[str] = []
+    low, high = schema.get("minItems", 0), schema.get("maxItems")
+    if len(value) < low:
+        found.append("Must not be empty" if low == 1 else f"Must have at least {low} items")
+    if high is not None and len(value) > high:
+        found.append(f"Must have at most {high} items")
+    if "items" in schema:
+        for position, item in enumerate(value, start=1):
+            found.extend(f"Item {position}: {problem}" for problem in (
+                ["Expected a value, received null"] if item is None else value_problems(schema["items"], item)))
+    if schema.get("uniqueItems") and len({_identity(item) for item in value}) < len(value):
+        found.append("Must not repeat an item")
+    return found
+
+
+def _identity(value: object) -> str:
+    """What uniqueItems compares: the JSON type with the value (so 1 and true stay different)."""
+    return repr((json_type_name(value), value))
 
 
 def problems(schema: Schema, value: object) -> dict[str, list[str]]:

@@ -25,7 +25,20 @@ from folionaut.http.edge import make_edge
 from folionaut.http.openapi import build_document
 from folionaut.http.published import PublishedReads, PublishedResponses
 from folionaut.http.responses import MAX_BODY_BYTES
-from folionaut.http.routes import admin_content, chat, content, health, mcp, metrics, openapi_document, tokens
+from folionaut.http.routes import (
+    admin_content,
+    admin_operations,
+    admin_session,
+    admin_ui,
+    chat,
+    content,
+    health,
+    mcp,
+    metrics,
+    openapi_document,
+    tokens,
+    webhooks,
+)
 from folionaut.http.routing import Route, enabled_routes, register_routes
 from folionaut.http.state import HTTP, RUNTIME, HttpState
 from folionaut.mcp.sessions import SessionStore
@@ -39,11 +52,15 @@ ROUTES: tuple[Route, ...] = (
     *health.ROUTES,
     *content.ROUTES,
     *admin_content.ROUTES,
+    *admin_operations.ROUTES,
+    *admin_session.ROUTES,
     *tokens.ROUTES,
+    *webhooks.ROUTES,
     *chat.ROUTES,
     *mcp.ROUTES,
     *metrics.ROUTES,
     *openapi_document.ROUTES,
+    *admin_ui.ROUTES,
 )
 
 

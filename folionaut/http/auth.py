@@ -11,6 +11,12 @@ the request (``principal_of``) for handlers, history rows and the audit line.
   ``UNAUTHORIZED`` with ``WWW-Authenticate: Bearer realm="folionaut"``.
 - A valid credential without the scope: 403 ``FORBIDDEN``.
 
+The admin web app's session cookie (``session_cookie``, tried last) is a
+credential too: a live session in the database acting as what signed in (the
+admin key, or a write token). A cookie request that may change something must
+also come from this server's origin (``Origin``) and carry the session's CSRF
+token (``X-CSRF-Token``), or it is refused with 403.
+
 Every refused admin request and every admin change leaves one ``audit`` log
 line (method, path, status, the credential's name — never its secret —, hashed
 client IP, request id), so an operator who suspects a leaked key or token can
@@ -25,15 +31,18 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from folionaut.access.models import ADMIN_KEY, Principal, PrincipalKind, Scope
+from folionaut.admin_sessions import AdminSession
 from folionaut.core.errors import AppError, ForbiddenError, UnauthorizedError
 from folionaut.core.logging import get_logger
 from folionaut.http.client_ip import client_ip_hash
+from folionaut.http.forwarded import own_origin
 from folionaut.http.routing import Access
 from folionaut.http.state import RUNTIME
 
 __all__ = [
-    "AUDITED", "CREDENTIALS", "REALM", "REQUIRED_SCOPE", "CredentialResolver", "audit_change", "authorize",
-    "challenge", "principal_of", "resolve_principal",
+    "AUDITED", "CREDENTIALS", "CSRF_HEADER", "REALM", "REQUIRED_SCOPE", "SESSION_COOKIE", "CredentialResolver",
+    "audit", "audit_change", "authorize", "challenge", "check_same_origin", "current_session", "principal_of",
+    "resolve_principal", "session_cookie",
 ]
 
 audit = get_logger("audit")
@@ -93,8 +102,54 @@ async def bearer(request: web.Request) -> Principal | None:
     return principal
 
 
+#: The admin web app's session cookie (HttpOnly, SameSite=Strict; Secure over HTTPS).
+SESSION_COOKIE = "folionaut_session"
+#: The header carrying the session's CSRF token on every state-changing cookie request.
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def check_same_origin(request: web.Request) -> None:
+    """Refuse (403) a request whose ``Origin`` is not this server's own: another site's page."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin.rstrip("/").lower() != own_origin(request):
+        _refuse_cross_site(request, "Origin is missing or not this server's")
+
+
+def _refuse_cross_site(request: web.Request, why: str) -> None:
+    audit.warning("admin request refused: %s", why,
+                  extra={"method": request.method, "path": request.path, "via": "session",
+                         "ipHash": client_ip_hash(request)})
+    raise ForbiddenError(f"Cross-site request refused: {why}; reload the admin page and try again")
+
+
+async def current_session(request: web.Request) -> AdminSession | None:
+    """The admin web app's live session this request's cookie opens, if any.
+
+    A request that may change something must also pass the CSRF checks (403
+    otherwise): sent from this origin, with the session's token in ``X-CSRF-Token``.
+    """
+    sessions = request.app[RUNTIME].admin_sessions
+    secret = request.cookies.get(SESSION_COOKIE)
+    if sessions is None or not secret:
+        return None
+    session = await sessions.resolve(secret)
+    if session is None:
+        return None  # signed out, expired, or what signed in no longer holds: as if no cookie came
+    if request.method not in _READS:
+        check_same_origin(request)
+        if not _matches(request.headers.get(CSRF_HEADER, ""), session.csrf_token):
+            _refuse_cross_site(request, f"{CSRF_HEADER} is missing or wrong")
+    return session
+
+
+async def session_cookie(request: web.Request) -> Principal | None:
+    """The admin web app's session cookie: it acts as what signed in (the admin key, a write token)."""
+    session = await current_session(request)
+    return session.principal if session is not None else None
+
+
 #: Every kind of credential, tried in order; the first one a request carries decides.
-CREDENTIALS: list[CredentialResolver] = [admin_key_header, bearer]
+CREDENTIALS: list[CredentialResolver] = [admin_key_header, bearer, session_cookie]
 
 
 async def resolve_principal(request: web.Request) -> Principal | None:

@@ -54,7 +54,7 @@ from folionaut.http.auth import AUDITED, audit_change, authorize, challenge
 from folionaut.http.client_ip import client_ip_hash
 from folionaut.http.fastpath.deadlines import InFlightRequests
 from folionaut.http.fastpath.prepared import PreparedResponse
-from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, SECURITY_HEADERS
+from folionaut.http.headers import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, PAGE_SECURITY_HEADERS, SECURITY_HEADERS
 from folionaut.http.idempotency import respond_idempotently
 from folionaut.http.responses import JSON_HEADERS, MAX_BODY_BYTES
 from folionaut.http.routing import UNDECLARED, Access, Deadline, Handler, RouteFacts
@@ -112,7 +112,8 @@ class _Limited(Exception):
 class _EdgeFacts:
     """A route's facts with its deadline in seconds and its limiter object resolved."""
 
-    __slots__ = ("access", "audited", "deadline", "idempotent", "label", "limiter", "streams")
+    __slots__ = ("access", "audited", "deadline", "direct", "idempotent", "label", "limiter", "security_headers",
+                 "streams")
 
     def __init__(self, facts: RouteFacts, deadline: float | None, limiter: RateLimiter | None) -> None:
         self.deadline = deadline
@@ -122,6 +123,9 @@ class _EdgeFacts:
         self.idempotent = facts.idempotent
         self.streams = facts.streams
         self.label = facts.label
+        # Public, not idempotent: the handler is called as it is (one coroutine frame fewer on every read).
+        self.direct = facts.access is Access.PUBLIC and not facts.idempotent
+        self.security_headers = PAGE_SECURITY_HEADERS if facts.page else SECURITY_HEADERS
 
 
 def make_edge(runtime: Runtime, in_flight: InFlightRequests,
@@ -233,14 +237,15 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                 response.headers.add("Vary", "Origin")
 
     def finish(request: web.Request, response: web.StreamResponse, rid: str,
-               decision: RateLimitDecision | None) -> None:
+               decision: RateLimitDecision | None,
+               security_headers: Mapping[str, str] = SECURITY_HEADERS) -> None:
         # Also what a stream's head gets before it goes out (hand_over_stream); run again after the
         # handler, it only sets the same values on a head already sent, which no client sees.
         if type(response) is PreparedResponse:  # its head has the security headers already
             response.request_id = rid
         else:
             response.headers["X-Request-Id"] = rid
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(security_headers)
         if decision is not None:
             response.headers.update(decision.headers())
         if allowed_origins:
@@ -269,7 +274,10 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                             decision = await take_token(request, route.limiter)
                         if route.streams:
                             hand_over_stream(request, rid, decision, task, deadline)
-                        response = await call_handler(request, handler, route)
+                        if route.direct:
+                            response = await handler(request)
+                        else:
+                            response = await call_handler(request, handler, route)
                     except BaseException as exc:
                         expiry = in_flight.leave(task, deadline) if deadline is not None else None
                         if isinstance(exc, _Limited):
@@ -291,7 +299,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
                 raise
             except Exception as exc:
                 response = answer_failure(exc, request, rid, route)
-            finish(request, response, rid, decision)
+            finish(request, response, rid, decision, route.security_headers)
             observe(request.method, route.label, response.status, time.perf_counter() - started)
             return response
         finally:

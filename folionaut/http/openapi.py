@@ -19,6 +19,8 @@ from folionaut.access.service import TOKEN_CREATE
 from folionaut.content.models import CHANGE_TYPES, STATUSES
 from folionaut.content.schema import CONTENT_CREATE, CONTENT_UPDATE, NAME, RESTORE
 from folionaut.http.routing import Access, Route
+from folionaut.webhooks.models import EVENT_TYPES, OUTCOMES, TEST_EVENT
+from folionaut.webhooks.schema import EVENTS, WEBHOOK_CREATE, WEBHOOK_UPDATE
 
 __all__ = [
     "COMPONENTS", "CONDITIONAL_HEADERS", "ETAG_HEADER", "NAME_SCHEMA", "NOT_MODIFIED", "RATE_HEADERS", "REPLAYED",
@@ -101,6 +103,11 @@ COMPONENTS: dict[str, Any] = {
                                   "METRICS_TOKEN. A token holds one scope: read (every admin GET), write (read "
                                   "and content writes) or metrics (/api/metrics). The scope an operation needs "
                                   "is listed with it; root means the admin key itself."},
+        "AdminSession": {"type": "apiKey", "in": "cookie", "name": "folionaut_session",
+                         "description": "The admin web app's sign-in (POST /api/v1/admin/session, with the admin "
+                                        "key or a write token): it holds the scopes of what signed in. Requests "
+                                        "that change something must also come from this origin and carry the "
+                                        "session's csrfToken in X-CSRF-Token (else 403 FORBIDDEN)."},
     },
     "schemas": {
         "Error": {
@@ -150,6 +157,17 @@ COMPONENTS: dict[str, Any] = {
         "ContentCreate": CONTENT_CREATE,
         "ContentUpdate": CONTENT_UPDATE,
         "RestoreRequest": RESTORE,
+        "AdminSession": {
+            "type": "object", "required": ["principal", "scopes", "createdAt", "expiresAt", "csrfToken"],
+            "properties": {
+                "principal": {"type": "string", "description": "What signed in",
+                              "examples": ["admin key (web session)", "token editor"]},
+                "scopes": {"type": "array", "items": {"type": "string", "enum": ["metrics", "read", "root", "write"]},
+                           "description": "What the session may do (root: token management and backups)"},
+                "createdAt": TIMESTAMP, "expiresAt": TIMESTAMP,
+                "csrfToken": {"type": "string", "description": "Send it in X-CSRF-Token on every change."},
+            },
+        },
         "ApiToken": {
             "type": "object",
             "required": ["id", "name", "scope", "createdAt", "expiresAt", "lastUsedAt", "status"],
@@ -170,6 +188,70 @@ COMPONENTS: dict[str, Any] = {
             "properties": {"token": {"type": "string", "pattern": "^folionaut_",
                                      "description": "The token itself: shown this once, only its hash is kept."}},
         }]},
+        "Webhook": {
+            "type": "object",
+            "required": ["id", "url", "events", "active", "debounceSeconds", "description", "disabledReason",
+                         "pendingDeliveries", "createdAt", "updatedAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^wh_"},
+                "url": WEBHOOK_CREATE["properties"]["url"],
+                "events": EVENTS,
+                "active": {"type": "boolean"},
+                "debounceSeconds": {"type": "integer", "minimum": 0},
+                "description": {"type": ["string", "null"]},
+                "disabledReason": {"type": ["string", "null"],
+                                   "description": "Why it was switched off (a 410 Gone), until it is switched on"},
+                "pendingDeliveries": {"type": "integer", "minimum": 0,
+                                      "description": "Deliveries waiting (debounce, retry) or in flight"},
+                "createdAt": TIMESTAMP, "updatedAt": TIMESTAMP,
+            },
+        },
+        # Webhook input: declared once in webhooks/schema.py (the API validates with the same).
+        "WebhookCreate": WEBHOOK_CREATE,
+        "WebhookUpdate": WEBHOOK_UPDATE,
+        "WebhookCreated": {"allOf": [{"$ref": "#/components/schemas/Webhook"}, {
+            "type": "object", "required": ["secret"],
+            "properties": {"secret": {"type": "string", "pattern": "^whsec_",
+                                      "description": "The signing secret: shown this once."}},
+        }]},
+        "WebhookAttempt": {
+            "type": "object",
+            "required": ["id", "deliveryId", "event", "attempt", "attemptedAt", "status", "statusCode", "durationMs",
+                         "error", "nextAttemptAt"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^att_"},
+                "deliveryId": {"type": "string", "pattern": "^msg_",
+                               "description": "The webhook-id header: the same on every attempt of a delivery"},
+                "event": {"type": "string", "enum": [*EVENT_TYPES, TEST_EVENT]},
+                "attempt": {"type": "integer", "minimum": 1},
+                "attemptedAt": TIMESTAMP,
+                "status": {"type": "string", "enum": list(OUTCOMES),
+                           "description": "delivered (2xx); retrying (at nextAttemptAt); failed (gave up); "
+                                          "disabled (410 Gone switched the webhook off)"},
+                "statusCode": {"type": ["integer", "null"], "description": "null: no HTTP answer"},
+                "durationMs": {"type": "integer", "minimum": 0},
+                "error": {"type": ["string", "null"]},
+                "nextAttemptAt": {"oneOf": [TIMESTAMP, {"type": "null"}]},
+            },
+        },
+        "WebhookTestResult": {"allOf": [{"$ref": "#/components/schemas/WebhookAttempt"}, {
+            "type": "object", "required": ["delivered"], "properties": {"delivered": {"type": "boolean"}},
+        }]},
+        "WebhookEvent": {
+            "type": "object", "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"type": "string", "enum": list(EVENT_TYPES)},
+                "timestamp": {**TIMESTAMP, "description": "When the change was made"},
+                "data": {
+                    "type": "object", "required": ["id", "type", "slug", "status", "version"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^content_"}, "type": NAME_SCHEMA, "slug": NAME_SCHEMA,
+                        "status": {"type": "string", "enum": list(STATUSES)},
+                        "version": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
         "Success": {"type": "object", "required": ["success"], "properties": {"success": {"const": True}}},
         "ChatRequest": {
             "type": "object", "required": ["message", "visitorId"],
@@ -293,7 +375,9 @@ COMPONENTS: dict[str, Any] = {
                                                                   'error="invalid_token" for a bad credential)',
                                                    "schema": {"type": "string"}}}),
         "Forbidden": json_content(schema("Error"), "FORBIDDEN: the credential is valid but its scope does not "
-                                            "cover this operation (or, on MCP, the Origin is not allowed)"),
+                                            "cover this operation (or, on MCP, the Origin is not allowed; or, with the "
+                                            "web app's session cookie, the request came from another origin or "
+                                            "without its CSRF token)"),
         "NotFound": json_content(schema("Error"), "NOT_FOUND"),
         "Conflict": json_content(schema("Error"), "CONFLICT: duplicate (type, slug), stale version, or an "
                                             "Idempotency-Key reused with a different body"),
@@ -313,7 +397,7 @@ COMPONENTS: dict[str, Any] = {
 
 def _security(scope: str) -> list[dict[str, list[str]]]:
     # OpenAPI 3.1 lets non-OAuth schemes list the roles they need: here, the scope.
-    return [{"AdminKey": []}, {"Bearer": [scope]}]
+    return [{"AdminKey": []}, {"Bearer": [scope]}, {"AdminSession": [scope]}]
 
 
 #: Derived from access (as the edge checks it); METRICS_PUBLIC=true additionally serves /api/metrics to anyone.
@@ -336,11 +420,28 @@ def operation_of(route: Route) -> dict[str, Any]:
     return operation
 
 
+#: What Folionaut sends to a webhook (OpenAPI 3.1 ``webhooks``): documented with the routes that manage them.
+OUTGOING_WEBHOOKS: dict[str, Any] = {"contentEvent": {"post": {
+    "summary": "A content change, POSTed to every webhook that subscribes to its type",
+    "description": "Standard Webhooks: webhook-id (the same on every attempt: deduplicate by it), "
+                   "webhook-timestamp (Unix seconds of the attempt) and webhook-signature (v1,<base64 HMAC-SHA256 "
+                   "of \"{webhook-id}.{webhook-timestamp}.{body}\" keyed with the base64-decoded secret after "
+                   "whsec_>). Any 2xx is delivered; 410 switches the webhook off; anything else is retried.",
+    "operationId": "webhookContentEvent",
+    "parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                   for name in ("webhook-id", "webhook-timestamp", "webhook-signature")],
+    "requestBody": body(schema("WebhookEvent")),
+    "responses": {"200": {"description": "Any 2xx: delivered"}, "410": {"description": "Gone: switch it off"}},
+}}}
+
+
 def build_document(routes: Iterable[Route], version: str) -> dict[str, Any]:
     """The OpenAPI document of exactly these routes."""
     paths: dict[str, dict[str, Any]] = {}
+    sends_webhooks = False
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = operation_of(route)
+        sends_webhooks = sends_webhooks or "webhooks" in route.operation.get("tags", ())
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -352,5 +453,6 @@ def build_document(routes: Iterable[Route], version: str) -> dict[str, Any]:
         "tags": [{"name": name} for name in dict.fromkeys(
             tag for methods in paths.values() for operation in methods.values() for tag in operation.get("tags", ()))],
         "paths": paths,
+        **({"webhooks": OUTGOING_WEBHOOKS} if sends_webhooks else {}),
         "components": COMPONENTS,
     }

@@ -61,12 +61,13 @@ class Route:
     handler: Handler
     access: Access
     operation: Operation  # the OpenAPI operation object (security and Idempotency-Key are added)
-    limiter: str | None = None  # the rate limiter that applies ("content", "chat"), if any
+    limiter: str | None = None  # the rate limiter that applies ("content", "chat", "sign_in"), if any
     deadline: Deadline = Deadline.REQUEST
     idempotent: bool = False  # honours Idempotency-Key
     streams: bool = False  # may answer with a stream: the handler gets a StreamEdge (http/streaming.py)
     features: tuple[str, ...] = ()  # Settings flags (feature_*) that must all be on
     allow_head: bool = True  # GET routes also answer HEAD
+    page: bool = False  # a page or asset for browsers: the pages' security headers (their own CSP)
 
     def enabled(self, settings: Settings) -> bool:
         return all(getattr(settings, flag) for flag in self.features)
@@ -82,11 +83,13 @@ class RouteFacts:
     idempotent: bool = False
     streams: bool = False
     label: str = "unmatched"  # metrics label: the path template, never the raw path
+    page: bool = False
     declared: Route | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, route: Route) -> RouteFacts:
-        return cls(route.access, route.limiter, route.deadline, route.idempotent, route.streams, route.path, route)
+        return cls(route.access, route.limiter, route.deadline, route.idempotent, route.streams, route.path,
+                   route.page, route)
 
 
 #: Facts of requests that matched no declared route (404/405, or a route added outside the table).

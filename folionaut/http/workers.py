@@ -64,7 +64,7 @@ QUICK_EXIT_SECONDS = 10.0
 MAX_QUICK_EXITS = 5
 #: Workers still running this long after the shutdown grace are killed.
 KILL_MARGIN_SECONDS = 5.0
-_LIMITERS = ("content", "chat")
+_LIMITERS = ("content", "chat", "sign_in")
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 

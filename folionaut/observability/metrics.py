@@ -18,6 +18,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.utils import floatToGoString
 
+#: The outcomes of a webhook delivery attempt (folionaut/webhooks/models.py OUTCOMES).
+WEBHOOK_OUTCOMES = ("delivered", "retrying", "failed", "disabled")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 HTTP_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -125,7 +127,7 @@ class Metrics:
         self.rate_limit_hits = Counter(
             "rate_limit_hits_total", "Requests refused by a rate limiter", ["limiter"], registry=registry,
         )
-        for limiter in ("content", "chat"):
+        for limiter in ("content", "chat", "sign_in"):
             self.rate_limit_hits.labels(limiter)
         self.rate_limit_remaining = RecentClientsRemaining(max_clients=20)
         registry.register(self.rate_limit_remaining)
@@ -162,6 +164,16 @@ class Metrics:
         self.chat_degraded = Counter(
             "chat_degraded_total", "Chat turns answered by the offline responder because the LLM failed",
             registry=registry,
+        )
+        self.webhook_deliveries = Counter(
+            "webhook_deliveries_total", "Webhook delivery attempts by outcome (delivered, retrying, failed, "
+            "disabled: 410 Gone switched the webhook off)", ["status"], registry=registry,
+        )
+        for status in WEBHOOK_OUTCOMES:
+            self.webhook_deliveries.labels(status)
+        self.webhook_queue_depth = Gauge(
+            "webhook_queue_depth", "Webhook deliveries waiting or in flight, with content changes not yet fanned "
+            "out (as last seen by this process)", registry=registry,
         )
         self.database_connection_errors = Counter(
             "database_connection_errors_total", "Database failures seen by requests and probes", registry=registry,

@@ -22,12 +22,14 @@ from pathlib import Path
 from folionaut.core.errors import DatabaseError
 from folionaut.runtime import Runtime
 from folionaut.settings import Settings
+from folionaut.storage import Database
 from folionaut.storage.adopt import table_names
 from folionaut.storage.dump import dump_database
 from folionaut.storage.restore import RestoreResult, restore_dump
 
 __all__ = [
-    "STALL_ENV", "atomic_write", "encode_dump", "output_path", "read_snapshot", "restore_file", "write_stdout",
+    "STALL_ENV", "atomic_write", "encode_dump", "output_path", "read_snapshot", "restore_file", "snapshot_of",
+    "write_stdout",
 ]
 
 Progress = Callable[[str], None]
@@ -46,11 +48,17 @@ async def read_snapshot(settings: Settings, progress: Progress | None = None) ->
     if not settings.uses_libsql and not settings.database_path.exists():
         raise DatabaseError(f"database file {settings.database_path} does not exist; nothing to dump")
     async with Runtime.storage_only(settings) as runtime:
-        if "content" not in await table_names(runtime.database):
-            raise DatabaseError("the database has no Folionaut tables (wrong database?); nothing to dump")
-        if progress:
-            progress("reading one consistent snapshot")
-        return await dump_database(runtime.database)
+        return await snapshot_of(runtime.database, progress)
+
+
+async def snapshot_of(database: Database, progress: Progress | None = None) -> str:
+    """An open database as dump text (one consistent snapshot): what `dump` writes and the
+    admin web app downloads."""
+    if "content" not in await table_names(database):
+        raise DatabaseError("the database has no Folionaut tables (wrong database?); nothing to dump")
+    if progress:
+        progress("reading one consistent snapshot")
+    return await dump_database(database)
 
 
 async def restore_file(settings: Settings, raw: bytes, *, force: bool,

@@ -21,6 +21,10 @@ Layout::
 Virtual tables' contents and their shadow tables (``content_search_*``) are not
 dumped: the search index is derived from ``content`` and the triggers refill it
 while the rows are inserted. (So triggers must only maintain derived data.)
+Nor are the rows of ``TABLES_DUMPED_WITHOUT_ROWS``: the change counter (derived),
+the admin web app's sign-ins (a restored backup signs nobody in), the webhook
+queue and its log (a restored backup must not send again what was sent after it
+was taken) and the write receipts (24 hours of idempotency, not data).
 
 Writing it to a file (atomically) is the operations layer's job:
 ``folionaut/operations/backups.py``.
@@ -46,9 +50,14 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: Shadow tables SQLite keeps for virtual tables (FTS3/4/5, R*Tree); they are derived data.
 _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
                     "node", "parent", "rowid")
-#: Tables whose schema is dumped but not their rows: derived ones (kept up by triggers while
-#: loading) and short-lived ones (write receipts, kept 24 h, meaningless in another database).
-DERIVED_DATA_TABLES = frozenset({"folionaut_content_changes", "folionaut_write_receipts"})
+#: Tables whose schema is dumped but not their rows: derived data (kept up by triggers while
+#: loading), the admin web app's sign-ins (a backup never carries credentials, even hashed), the
+#: webhook queue and its log (in-flight work, not data: a restored backup must not send again what was
+#: sent after it was taken), and write receipts (kept 24 h; meaningless in another database).
+TABLES_DUMPED_WITHOUT_ROWS = frozenset({
+    "folionaut_content_changes", "folionaut_admin_sessions", "webhook_events", "webhook_deliveries",
+    "webhook_attempts", "folionaut_write_receipts",
+})
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)
 # Characters written as char(N) rather than raw: they would break lines in editors
@@ -216,7 +225,7 @@ def render(plan: SchemaPlan, table_rows: Sequence[Sequence[Row]]) -> str:
     lines += [_statement(table.sql) for table in plan.tables]
     lines += [_statement(str(row["sql"])) for row in (*plan.virtual_tables, *plan.triggers)]
     for table, rows in zip(plan.tables, table_rows, strict=True):
-        if table.name in DERIVED_DATA_TABLES:
+        if table.name in TABLES_DUMPED_WITHOUT_ROWS:
             continue
         prefix = f"INSERT INTO {quote_identifier(table.name)} VALUES("
         lines += [prefix + ",".join(sql_literal(row[c]) for c in table.columns) + ");" for row in rows]

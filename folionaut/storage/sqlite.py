@@ -54,6 +54,11 @@ class SQLiteDatabase:
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._file_identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
+        # The readiness probe reads the header through this descriptor, kept open until close():
+        # closing any descriptor of the file would drop every POSIX lock this process holds on it
+        # (SQLite's included), and another process closing its connection would then delete the
+        # WAL under us (sqlite.org/howtocorrupt.html, 2.2).
+        self._probe_fd: int | None = None
 
     @classmethod
     async def open(cls, path: Path, readers: int = 3) -> SQLiteDatabase:
@@ -85,6 +90,7 @@ class SQLiteDatabase:
             raise _translate(exc) from exc
         stat = os.stat(self.path)
         self._file_identity = (stat.st_dev, stat.st_ino)
+        self._probe_fd = os.open(self.path, os.O_RDONLY)
         for _ in range(self._reader_count):
             conn = await self._new_connection()
             self._all_readers.append(conn)
@@ -182,14 +188,16 @@ class SQLiteDatabase:
     def _check_file(self) -> None:
         try:
             stat = os.stat(self.path)
-            with open(self.path, "rb") as handle:
-                header = handle.read(len(SQLITE_HEADER))
+            if self._file_identity is not None and (stat.st_dev, stat.st_ino) != self._file_identity:
+                raise DatabaseUnavailableError(f"SQLite: database file {self.path} was replaced while open")
+            if self._probe_fd is None:
+                raise DatabaseUnavailableError("database is closed")
+            # The same file as the path names (checked above), read without opening it anew.
+            header = os.pread(self._probe_fd, len(SQLITE_HEADER), 0)
         except FileNotFoundError:
             raise DatabaseUnavailableError(f"SQLite: database file {self.path} is missing") from None
         except OSError as exc:
             raise DatabaseUnavailableError(f"SQLite: cannot read {self.path}: {exc.strerror}") from None
-        if self._file_identity is not None and (stat.st_dev, stat.st_ino) != self._file_identity:
-            raise DatabaseUnavailableError(f"SQLite: database file {self.path} was replaced while open")
         if header != SQLITE_HEADER:
             raise DatabaseUnavailableError(f"SQLite: {self.path} is not a database (bad header)")
 
@@ -202,3 +210,6 @@ class SQLiteDatabase:
                 await conn.close()
             except Exception:  # closing must not fail shutdown
                 pass
+        if self._probe_fd is not None:  # last: closing it releases this process's locks on the file
+            os.close(self._probe_fd)
+            self._probe_fd = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
@@ -48,10 +49,14 @@ async def test_a_cache_hit_never_reaches_the_database(client: Any, admin_headers
     item = (await created.json())["data"]
     first = await client.get(f"{PUBLIC}/project/p")
     # Change the row behind the service's back: only a read that skips SQL still sees the old data.
-    connection = sqlite3.connect(settings.database_path)
-    with connection:
-        connection.execute("UPDATE content SET data = '{\"title\":\"Sneaky\"}' WHERE id = ?", (item["id"],))
-    connection.close()
+    # From a thread, so the app's own writers (the webhook dispatcher) can finish theirs while this one waits.
+    def sneak() -> None:
+        connection = sqlite3.connect(settings.database_path)
+        with connection:
+            connection.execute("UPDATE content SET data = '{\"title\":\"Sneaky\"}' WHERE id = ?", (item["id"],))
+        connection.close()
+
+    await asyncio.to_thread(sneak)
     second = await client.get(f"{PUBLIC}/project/p")
     assert await second.read() == await first.read()
     assert second.headers["ETag"] == first.headers["ETag"]

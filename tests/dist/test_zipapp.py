@@ -130,6 +130,11 @@ def test_serve_in_an_empty_directory(zipapp: Path, shiv_root: Path, tmp_path: Pa
         assert status == 200 and body["data"]["data"] == {"title": "Zipapp Ünïcode"}
         status, _, body = server.request("GET", "/api/health/ready")
         assert status == 200 and body["checks"]["database"] == "ok"
+        # The admin web app and the API reference travel inside the zipapp.
+        for page in ("/admin", "/docs", "/static/admin.js", "/static/folionaut.css", "/static/favicon.svg"):
+            status, headers, body = server.request("GET", page)
+            assert status == 200 and body, page
+        assert "Folionaut admin" in server.request("GET", "/admin")[2]
 
         if "dump" in cli.commands:  # the backup command a cron job runs next to the server
             dumped = run_pyz(zipapp, shiv_root, "dump", "--output", "backup.sql.gz", "--gzip", cwd=home)

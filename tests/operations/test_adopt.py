@@ -8,12 +8,18 @@ from pathlib import Path
 from folionaut.content.repository import ContentRepository
 from folionaut.storage.migrate import apply_migrations, available_migrations
 from folionaut.storage.sqlite import SQLiteDatabase
-from tests.operations.conftest import DB_FILE, ORIGINAL_ROWS, build_original_database, query, run_cli, table_snapshot
+from tests.operations.conftest import (
+    DB_FILE,
+    ORIGINAL_ROWS,
+    OUR_TABLES,
+    build_original_database,
+    query,
+    run_cli,
+    table_snapshot,
+)
 
 #: Our migrations after the baseline that adoption records instead of running.
 LATER_MIGRATIONS = [m for m in available_migrations() if m.version > 1]
-#: Tables our migrations add beside the original's.
-OUR_TABLES = ("folionaut_migrations", "folionaut_content_changes", "api_tokens", "folionaut_write_receipts")
 
 
 def original_in(data_dir: Path) -> Path:

@@ -14,6 +14,7 @@ import pytest
 from folionaut.storage.migrate import available_migrations
 from tests.operations.conftest import (
     DB_FILE,
+    OUR_TABLES,
     UNICODE_SAMPLES,
     build_original_database,
     query,
@@ -263,7 +264,7 @@ def test_restores_a_sqlite3_dump_of_an_original_database(tmp_path: Path) -> None
     restored = target / DB_FILE
     expected = table_snapshot(original)
     actual = table_snapshot(restored)
-    ours = ("folionaut_migrations", "folionaut_content_changes", "api_tokens", "folionaut_write_receipts")
+    ours = OUR_TABLES
     assert {name: rows for name, rows in actual.items() if name not in ours} == expected
     assert [row[0] for row in actual["folionaut_migrations"]] == [m.version for m in available_migrations()]
     assert search_count(restored, "zurich") == 1  # backfilled by 0002, diacritics folded

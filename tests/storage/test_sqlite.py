@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -85,3 +87,23 @@ async def test_closed_database_refuses_writes(tmp_path: Path) -> None:
     await database.close()
     with pytest.raises(DatabaseError):
         await database.execute("SELECT 1")
+
+
+async def test_readiness_probes_keep_the_wal_safe_from_other_processes(db: SQLiteDatabase) -> None:
+    """A probe that opened and closed the database file itself would drop every POSIX lock this
+    process holds on it; the next other process to close its connection (the sqlite3 shell,
+    `folionaut dump`, another instance) would then take itself for the last one and delete the
+    WAL under this server, whose later writes nobody else would ever see."""
+    await db.execute("INSERT INTO parent (name) VALUES ('before')")
+    await db.ping()
+    other = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('SELECT count(*) FROM parent')" \
+            ".fetchone()[0]); c.close()"
+    reader = [sys.executable, "-c", other, str(db.path)]
+
+    def count_from_another_process() -> str:
+        return subprocess.run(reader, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+    assert await asyncio.to_thread(count_from_another_process) == "1"
+    assert await asyncio.to_thread(Path(f"{db.path}-wal").exists)
+    await db.execute("INSERT INTO parent (name) VALUES ('after')")
+    assert await asyncio.to_thread(count_from_another_process) == "2"

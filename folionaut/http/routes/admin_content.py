@@ -8,11 +8,14 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from folionaut.content.models import STATUSES
+from folionaut.content.models import ADMIN_SORT_KEYS, STATUSES, AdminListQuery
 from folionaut.content.service import ContentService
 from folionaut.content.validation import (
+    MAX_SEARCH_CHARS,
+    check_admin_sort,
     check_content_id,
     check_name,
+    check_search,
     check_status_filter,
     parse_create,
     parse_restore,
@@ -23,7 +26,7 @@ from folionaut.http import openapi as oa
 from folionaut.http.auth import principal_of
 from folionaut.http.idempotency import write_receipt
 from folionaut.http.params import query_bool, query_int, query_str
-from folionaut.http.responses import data_response, read_json, success_response
+from folionaut.http.responses import data_response, json_response, read_json, success_response
 from folionaut.http.routing import Access, Route
 from folionaut.http.state import RUNTIME
 
@@ -60,16 +63,31 @@ def _expected_version(request: web.Request, body_version: int | None) -> int | N
     return version
 
 
+def _deleted_filter(request: web.Request) -> str:
+    trash, include_deleted = query_bool(request, "trash"), query_bool(request, "includeDeleted")
+    if trash and include_deleted:
+        raise ValidationError.single("trash", "Cannot be combined with includeDeleted")
+    return "only" if trash else "include" if include_deleted else "exclude"
+
+
 async def list_items(request: web.Request) -> web.Response:
     raw_type = query_str(request, "type")
-    items = await _content(request).list_admin(
+    sort, descending = check_admin_sort(query_str(request, "sort"))
+    query = AdminListQuery(
         content_type=check_name(raw_type, "type") if raw_type else None,
         status=check_status_filter(query_str(request, "status")),
-        include_deleted=query_bool(request, "includeDeleted"),
-        limit=query_int(request, "limit", 50, 1, 100),
-        offset=query_int(request, "offset", 0, 0, 2**31),
+        deleted=_deleted_filter(request),
+        search=check_search(query_str(request, "q")),
+        sort=sort, descending=descending,
     )
-    return data_response([item.to_wire() for item in items])
+    items, total = await _content(request).find_admin(
+        query, limit=query_int(request, "limit", 50, 1, 100), offset=query_int(request, "offset", 0, 0, 2**31),
+        with_total=query_bool(request, "includeTotal"),
+    )
+    body: dict[str, object] = {"data": [item.to_wire() for item in items]}
+    if total is not None:
+        body["total"] = total
+    return json_response(body)
 
 
 async def get_item(request: web.Request) -> web.Response:
@@ -125,10 +143,25 @@ ROUTES = (
         "parameters": [
             {"name": "type", "in": "query", "schema": oa.NAME_SCHEMA},
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
-            {"name": "includeDeleted", "in": "query", "description": "true/false/1/0", "schema": _BOOLEAN_QUERY},
+            {"name": "includeDeleted", "in": "query", "description": "Soft-deleted items too (true/false/1/0)",
+             "schema": _BOOLEAN_QUERY},
+            {"name": "trash", "in": "query", "description": "Only soft-deleted items (true/false/1/0)",
+             "schema": _BOOLEAN_QUERY},
+            {"name": "q", "in": "query", "description": "Full-text search: every word, prefix-matched, in the "
+             "slug, title or any text of the data (any status); ordered by relevance unless sort is given",
+             "schema": {"type": "string", "maxLength": MAX_SEARCH_CHARS}},
+            {"name": "sort", "in": "query", "description": "Order by this field; a leading - for descending. "
+             "Default: sortOrder, then newest first",
+             "schema": {"type": "string", "enum": [*ADMIN_SORT_KEYS, *(f"-{key}" for key in ADMIN_SORT_KEYS)]}},
+            {"name": "includeTotal", "in": "query", "description": "Add total: how many items match in all",
+             "schema": _BOOLEAN_QUERY},
             oa.param("Limit"), oa.param("Offset"),
         ],
-        "responses": {"200": oa.json_content(oa.data(oa.array(oa.schema("ContentItem")))), **oa.errors(400, 401)},
+        "responses": {"200": oa.json_content({
+            "type": "object", "required": ["data"],
+            "properties": {"data": oa.array(oa.schema("ContentItem")),
+                           "total": {"type": "integer", "description": "Only with includeTotal=true"}}}),
+            **oa.errors(400, 401)},
     }),
     Route("POST", "/api/v1/admin/content", create_item, Access.WRITE, idempotent=True, features=_ADMIN, operation={
         "tags": ["admin"], "summary": "Create an item", "operationId": "adminCreateContent",

@@ -7,7 +7,6 @@ from aiohttp import web
 from folionaut.cache.base import bundle_key, item_key, list_key
 from folionaut.content.validation import check_name
 from folionaut.http import openapi as oa
-from folionaut.http.published import PublishedResponses
 from folionaut.http.routing import Access, Route
 from folionaut.http.state import HTTP
 
@@ -17,16 +16,11 @@ LIST_MAX_AGE = "public, max-age=60"
 ITEM_MAX_AGE = "public, max-age=300"
 
 
-def _published(request: web.Request) -> PublishedResponses:
-    published = request.app[HTTP].published
-    assert published is not None, "made when the runtime opens"
-    return published
-
-
 async def list_content(request: web.Request) -> web.StreamResponse:
     raw_type = request.query.get("type")
     content_type = check_name(raw_type, "type") if raw_type else None
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     entry = responses.reads.cached(list_key(content_type))
     if entry is None:
         entry = await responses.reads.listing(content_type)
@@ -34,7 +28,8 @@ async def list_content(request: web.Request) -> web.StreamResponse:
 
 
 async def bundle(request: web.Request) -> web.StreamResponse:
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     entry = responses.reads.cached(bundle_key())
     if entry is None:
         entry = await responses.reads.bundle()
@@ -43,7 +38,8 @@ async def bundle(request: web.Request) -> web.StreamResponse:
 
 async def get_item(request: web.Request) -> web.StreamResponse:
     raw_type, raw_slug = request.match_info["type"], request.match_info["slug"]
-    responses = _published(request)
+    responses = request.app[HTTP].published  # inline, not a helper call: this is the hot path
+    assert responses is not None, "made when the runtime opens"
     # A hit needs no validation: only validated names are ever cached, and a name
     # with ":" cannot form another item's key (names are [a-z0-9-]).
     entry = responses.reads.cached(item_key(raw_type, raw_slug))
