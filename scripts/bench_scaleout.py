@@ -328,9 +328,9 @@ def run_scale_out(args: Any) -> dict[str, Any]:
     wrk_binary = bench.ensure_wrk()
     quick = args.quick
     seconds, rounds = (1.0, 1) if quick else (args.duration, args.rounds)
-    writer_seconds = 3.0 if quick else 30.0
-    race_rounds = 3 if quick else 20
-    iterations = 20 if quick else 200
+    writer_seconds = 2.0 if quick else 30.0
+    race_rounds = 2 if quick else 20
+    iterations = 10 if quick else 200
     redis_url = args.redis or os.environ.get("REDIS_URL") or ""
     import secrets
     import shutil
