@@ -69,12 +69,15 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1, or HOST].")
 @click.option("--port", default=None, help="Port to listen on; 0 picks a free one [default: 3000, or PORT].")
+@click.option("--workers", default=None, metavar="N|auto",
+              help="Worker processes on the one port; auto: one per CPU core [default: 1, or WORKERS].")
 @config_option
-def serve(host: str | None, port: str | None, config_path: str | None) -> None:
+def serve(host: str | None, port: str | None, workers: str | None, config_path: str | None) -> None:
     """Apply pending migrations, then serve HTTP until SIGTERM/SIGINT.
 
     With nothing configured: SQLite in ./data, 127.0.0.1:3000, and an admin key
-    generated into ./data/admin_key.
+    generated into ./data/admin_key. With --workers N, a supervisor runs N
+    processes on the one port and restarts any that dies.
 
     \b
     Exit codes: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.
@@ -82,9 +85,13 @@ def serve(host: str | None, port: str | None, config_path: str | None) -> None:
     from folionaut.http.server import run
     from folionaut.operations.admin_key import ensure_admin_key
 
-    settings = settings_from(config_path, host=host, port=port)
+    settings = settings_from(config_path, host=host, port=port, workers=workers)
     try:
         settings = ensure_admin_key(settings)
+        if settings.workers > 1:
+            from folionaut.http.workers import run_workers
+
+            sys.exit(run_workers(settings))
         run(settings)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)

@@ -12,12 +12,15 @@ Opening order (closing runs in reverse), each layer using only those above it:
 1. ``STORAGE``: the database (``database``), pending migrations applied when asked.
 2. ``SHARED_STATE``: Redis when ``REDIS_URL`` is set (``redis``), and what lives
    there or in process memory without it: ``records`` (idempotency records,
-   chat-session lookups), ``content_cache`` (rendered public reads: one build
-   per key at a time, invalidated by what each write touched — ``cache/read_through.py``),
-   ``rate_limiters`` and ``client_hashes``. The Redis client and everything
-   built on it are imported only when ``REDIS_URL`` is set (start-up time).
+   chat-session lookups, MCP sessions), ``content_cache`` (rendered public
+   reads: one build per key at a time, invalidated by what each write touched —
+   ``cache/read_through.py``), ``rate_limiters`` and ``client_hashes``; with Redis also ``bus``
+   (messages to the other instances). In a worker of ``serve --workers N``
+   (``workers``), also its channel to its siblings (``siblings``), and records
+   and rate limits in what the workers share when there is no Redis.
 3. ``SERVICES``: ``tokens`` (API tokens, read through the database), ``content``
-   (with its watch for other processes' writes), ``webhooks`` (its outbox
+   (with its watch for other processes' writes, and its changes passed to the
+   other processes: ``content/propagation.py``), ``webhooks`` (its outbox
    recorded with every content change, its dispatcher delivering in the
    background), then ``chat`` (the LLM client and its circuit breaker),
    ``mcp`` and ``admin_sessions`` (sign-ins of the admin web app), each only
@@ -34,7 +37,7 @@ import contextlib
 import enum
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -42,29 +45,44 @@ from folionaut.access.repository import TokenRepository
 from folionaut.access.service import TokenService
 from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import keys_touched_by
+from folionaut.cache.key_value_file import FileKeyValueStore
 from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.cache.memory import MemoryCache
 from folionaut.cache.read_through import ReadThroughCache
+from folionaut.chat.llm import LLMClient, SleepFn, is_breaker_failure
+from folionaut.chat.offline import OfflineResponder
+from folionaut.chat.repository import ChatRepository
+from folionaut.chat.service import ChatService
+from folionaut.chat.summary import PortfolioSummary
+from folionaut.content.assistant_tools import ToolRegistry, read_tools
 from folionaut.content.models import ContentChange
+from folionaut.content.propagation import ChangePropagation
 from folionaut.content.repository import ContentRepository
 from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
+from folionaut.core.workers import WorkerGroup
+from folionaut.mcp.protocol import McpServer
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, build_rate_limiter
+from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetrics
+from folionaut.resilience.breaker import CircuitBreaker
+from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket, build_rate_limiter
+from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
+from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
+from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+from folionaut.webhooks.outbox import WebhookOutbox
+from folionaut.webhooks.repository import WebhookRepository
+from folionaut.webhooks.sender import WebhookSender
+from folionaut.webhooks.service import WebhookService
+from folionaut.webhooks.url_guard import UrlGuard
 
-if TYPE_CHECKING:  # imported where they are opened: `dump`, `restore` and `migrate` start without them
-    from folionaut.chat.llm import SleepFn
-    from folionaut.chat.service import ChatService
-    from folionaut.mcp.protocol import McpServer
-    from folionaut.resilience.breaker import CircuitBreaker
+if TYPE_CHECKING:  # the Redis client is imported only when REDIS_URL is set (start-up time)
+    from folionaut.resilience.redis_bus import RedisBus
     from folionaut.resilience.shared_redis import SharedRedis
-    from folionaut.webhooks.dispatcher import WebhookDispatcher
-    from folionaut.webhooks.service import WebhookService
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
@@ -72,6 +90,8 @@ log = get_logger("runtime")
 
 #: How soon content written by another process (instance, `folionaut mcp`, restore) shows.
 EXTERNAL_CHANGE_POLL_SECONDS = 1.0
+#: What a worker tells its siblings before it answers a scrape: write your metrics now.
+METRICS_SNAPSHOT = "metrics-snapshot"
 #: Sign-in attempts of the admin web app per client: a burst of 10, then one every 6 seconds.
 #: (The admin key is 32+ random characters; this keeps guessing and log noise bounded.)
 SIGN_IN_RATE_LIMIT = (10, 1 / 6)
@@ -100,8 +120,16 @@ class Runtime:
     webhook_dispatcher: WebhookDispatcher
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
-                 llm_sleep: SleepFn | None = None) -> None:
+                 llm_sleep: SleepFn | None = None, workers: WorkerGroup | None = None) -> None:
         self.settings = settings
+        #: The group of worker processes this one belongs to (``serve --workers N``), or None.
+        self.workers = workers
+        #: This process, as other processes of the service address it (e.g. the holder of an MCP stream).
+        self.process_id = f"{workers.directory.name}:{workers.index}" if workers else secrets.token_hex(8)
+        self.siblings: Siblings | None = None
+        #: Messages to the service's other processes through Redis (with REDIS_URL).
+        self.bus: RedisBus | None = None
+        self.worker_metrics: WorkerMetrics | None = None
         self.clock = clock or SystemClock()
         self.metrics = metrics or Metrics()
         self.started_at = self.clock.monotonic()
@@ -146,7 +174,8 @@ class Runtime:
             self.opened = None
 
     async def __aenter__(self) -> Runtime:
-        return await self.open()
+        # A worker of a group never migrates: its supervisor did, once, before starting it.
+        return await self.open(migrate=self.workers is None)
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
@@ -187,35 +216,72 @@ class Runtime:
             from folionaut.cache.key_value_store import FailOpenKeyValueStore, RedisKeyValueStore
             from folionaut.cache.layered import LayeredCache
             from folionaut.cache.redis import RedisCache
+            from folionaut.resilience.redis_bus import RedisBus
             from folionaut.resilience.shared_redis import SharedRedis, create_redis_client
 
             redis = self.redis = SharedRedis(create_redis_client(settings.redis_url), clock, metrics)
             self._closing.push_async_callback(redis.client.aclose)
             if await redis.ping():  # a down Redis at startup is logged by SharedRedis and tolerated
                 log.info("using Redis for the shared cache, rate limits, sessions and idempotency")
+            bus = self.bus = RedisBus(redis, self.process_id, self.workers.directory.name if self.workers else "")
+            await bus.open(wait_seconds=1.0 if redis.is_up else 0.0)
+            self._closing.push_async_callback(bus.close)
             self.health_checks.append(HealthCheck("redis", False, redis.require))
-            self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), MemoryKeyValueStore(clock), redis)
+            self.records = FailOpenKeyValueStore(RedisKeyValueStore(redis.client), self._local_records(), redis)
             self.content_cache = ReadThroughCache(
                 LayeredCache(local, RedisCache(redis.client, settings.content_cache_ttl_seconds, metrics), redis),
                 local, metrics)
         else:
-            self.records = MemoryKeyValueStore(clock)
+            self.records = self._local_records()
             self.content_cache = ReadThroughCache(local, local, metrics)
         self._closing.push_async_callback(self.records.close)
         self._closing.push_async_callback(self.content_cache.close)
+        if self.workers is not None:
+            await self._open_worker_group(self.workers)
+        limits = {"content": (settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate),
+                  "chat": (settings.rate_limit_capacity, settings.rate_limit_refill_rate),
+                  "sign_in": SIGN_IN_RATE_LIMIT}
         self.rate_limiters = {
-            "content": build_rate_limiter(
-                "content", settings.content_rate_limit_capacity, settings.content_rate_limit_refill_rate,
-                clock=clock, metrics=metrics, shared_redis=self.redis,
-            ),
-            "chat": build_rate_limiter(
-                "chat", settings.rate_limit_capacity, settings.rate_limit_refill_rate,
-                clock=clock, metrics=metrics, shared_redis=self.redis,
-            ),
-            "sign_in": build_rate_limiter(
-                "sign_in", *SIGN_IN_RATE_LIMIT, clock=clock, metrics=metrics, shared_redis=self.redis,
-            ),
+            name: build_rate_limiter(name, capacity, rate, clock=clock, metrics=metrics, shared_redis=self.redis,
+                                     local=self._workers_table(name, capacity, rate))
+            for name, (capacity, rate) in limits.items()
         }
+
+    async def _open_worker_group(self, workers: WorkerGroup) -> None:
+        """The channel to the sibling workers, and this worker's part of the server's metrics."""
+        siblings = self.siblings = Siblings(workers)
+        await siblings.open()
+        self._closing.push_async_callback(siblings.close)
+        worker_metrics = self.worker_metrics = WorkerMetrics(self.metrics.registry, workers.metrics_directory)
+        self._closing.callback(worker_metrics.close)  # a last snapshot: its counts outlive it
+
+        async def snapshot(_body: object) -> None:
+            worker_metrics.snapshot()
+
+        siblings.on(METRICS_SNAPSHOT, snapshot)
+        copier = asyncio.create_task(_every(SNAPSHOT_SECONDS, worker_metrics.snapshot))
+        self._closing.push_async_callback(_cancelled, copier)
+
+    async def metrics_text(self) -> bytes:
+        """The metrics of the whole server: this process's, or every worker's merged, as of now."""
+        if self.worker_metrics is None or self.siblings is None:
+            return self.metrics.render()
+        await self.siblings.tell(METRICS_SNAPSHOT)
+        return self.worker_metrics.render_all()
+
+    def _local_records(self) -> KeyValueStore:
+        """Records on this host: the file the workers of this server share, else process memory."""
+        if self.workers is not None:
+            return FileKeyValueStore(self.workers.records_file, self.clock)
+        return MemoryKeyValueStore(self.clock)
+
+    def _workers_table(self, name: str, capacity: int, refill_rate: float) -> TokenBucket | None:
+        """The buckets every worker of this server shares (None outside a worker group)."""
+        if self.workers is None:
+            return None
+        table = SharedTableRateLimiter(name, capacity, refill_rate, self.clock, self.workers.limiter_table(name))
+        self._closing.callback(table.close)
+        return table
 
     # --- 3. services -------------------------------------------------------------------------
 
@@ -224,15 +290,16 @@ class Runtime:
         self.tokens = TokenService(TokenRepository(self.database), self.clock)
         self.content = ContentService(ContentRepository(self.database), self.clock,
                                       audit_log=settings.feature_audit_log)
+        # First listener: this process's cached reads are dropped before the change is passed on.
         self.content.on_change(self._invalidate_cached_reads)
         watcher = asyncio.create_task(self.content.watch_external_changes(EXTERNAL_CHANGE_POLL_SECONDS))
         self._closing.push_async_callback(_cancelled, watcher)
+        if self.siblings is not None or self.bus is not None:
+            ChangePropagation(self.content, self.siblings, self.bus)
         await self._open_webhooks()
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
-            from folionaut.mcp.protocol import McpServer
-
             self.mcp = McpServer(self.content)
         if settings.feature_admin_api and settings.feature_admin_ui:
             self.admin_sessions = AdminSessions(
@@ -240,21 +307,14 @@ class Runtime:
                 settings.admin_api_key, self.tokens)
 
     async def _invalidate_cached_reads(self, change: ContentChange) -> None:
-        """A write here drops the reads it can change; one elsewhere (unknown keys) drops them all."""
+        """A write (here, or told by another process) drops the reads it can change; one nobody told
+        us about (kind external: unknown keys) drops them all."""
         if change.kind == "external":
             await self.content_cache.invalidate()
         else:
             await self.content_cache.invalidate(keys_touched_by(change.content_type, *change.slugs))
 
     async def _open_webhooks(self) -> None:
-        # Imported here, like chat's: `dump`, `restore` and `migrate` start without aiohttp's client.
-        from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
-        from folionaut.webhooks.outbox import WebhookOutbox
-        from folionaut.webhooks.repository import WebhookRepository
-        from folionaut.webhooks.sender import WebhookSender
-        from folionaut.webhooks.service import WebhookService
-        from folionaut.webhooks.url_guard import UrlGuard
-
         settings, clock = self.settings, self.clock
         # Before any write: every content change from now on carries its webhook event in its own batch.
         self.content.record_changes_with(WebhookOutbox(clock).record)
@@ -275,14 +335,6 @@ class Runtime:
         self.content.on_change(wake)
 
     async def _open_chat(self) -> None:
-        from folionaut.chat.llm import LLMClient, is_breaker_failure
-        from folionaut.chat.offline import OfflineResponder
-        from folionaut.chat.repository import ChatRepository
-        from folionaut.chat.service import ChatService
-        from folionaut.chat.summary import PortfolioSummary
-        from folionaut.content.assistant_tools import ToolRegistry, read_tools
-        from folionaut.resilience.breaker import CircuitBreaker
-
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
         breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
@@ -309,6 +361,12 @@ def ip_hash_salt(settings: Settings) -> str:
     if not settings.admin_api_key:
         return secrets.token_hex(16)
     return hashlib.sha256(b"folionaut ip-hash salt\x00" + settings.admin_api_key.encode()).hexdigest()
+
+
+async def _every(seconds: float, action: Callable[[], None]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        action()
 
 
 async def _cancelled(task: asyncio.Task[object]) -> None:

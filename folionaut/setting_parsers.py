@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from folionaut.core.workers import MAX_WORKERS, available_cores
+
 __all__ = [
     "CHAT_FALLBACKS", "ENVIRONMENTS", "parse_admin_key", "parse_bool", "parse_email", "parse_env", "parse_fallback",
     "parse_float", "parse_int", "parse_log_level", "parse_origins", "parse_phone", "parse_str", "parse_url",
+    "parse_workers",
 ]
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -31,6 +34,16 @@ def parse_int(low: int, high: int) -> Callable[[object], int]:
 
     parse.expected = f"an integer from {low} to {high}"  # type: ignore[attr-defined]
     return parse
+
+
+def parse_workers(raw: object) -> int:
+    """A number of worker processes, or ``auto``: one per CPU core this process may use."""
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return available_cores()
+    return parse_int(1, MAX_WORKERS)(raw)
+
+
+parse_workers.expected = f"an integer from 1 to {MAX_WORKERS}, or auto"  # type: ignore[attr-defined]
 
 
 def parse_float(low: float, high: float) -> Callable[[object], float]:

@@ -30,6 +30,7 @@ from folionaut.setting_parsers import (
     parse_phone,
     parse_str,
     parse_url,
+    parse_workers,
 )
 
 
@@ -71,6 +72,10 @@ class Settings:
         "HOST", parse_str, "127.0.0.1", "Address to listen on (0.0.0.0 for all interfaces).")
     port: int = setting(
         "PORT", parse_int(0, 65535), 3000, "TCP port to listen on.")
+    workers: int = setting(
+        "WORKERS", parse_workers, 1,
+        "Processes serving HTTP on the one port (SO_REUSEPORT), under a supervisor that restarts them; "
+        "auto: one per CPU core.")
     environment: str = setting(
         ("FOLIONAUT_ENV", "NODE_ENV"), parse_env, "development",
         "development, production or test; production requires ADMIN_API_KEY.")

@@ -9,6 +9,8 @@
     python scripts/bench.py --items 1000       # scale mode (scripts/bench_scale.py): N items written into the
                                                # database directly; reads, compression, writes, paging,
                                                # dump/restore, a 12,000-item crawl, cold start (issue 23)
+    python scripts/bench.py --scale-out        # libSQL contention, two instances, --workers 2
+                                               # (scripts/bench_scaleout.py; with --redis for two instances)
 
 What it does, all on 127.0.0.1 and every load run bounded in time:
 
@@ -345,11 +347,12 @@ class Bench:
 # --- the ceiling: a bare aiohttp app -------------------------------------------------
 
 
-def serve_ceiling(port: int, spec_path: str) -> None:
+def serve_ceiling(port: int, spec_path: str, reuse_port: bool = False) -> None:
     """Serve fixed bytes per URL, answering a matching If-None-Match with 304 (uvloop, like serve).
 
     Routes use the service's templates (``/api/v1/content/{type}/{slug}``), so routing
-    costs both the same; the handler only looks the bytes up.
+    costs both the same; the handler only looks the bytes up. With ``reuse_port``, several
+    of these share one port (SO_REUSEPORT), as ``serve --workers N`` does.
     """
     from aiohttp import web
 
@@ -381,7 +384,7 @@ def serve_ceiling(port: int, spec_path: str) -> None:
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        await web.TCPSite(runner, HOST, port).start()
+        await web.TCPSite(runner, HOST, port, reuse_port=reuse_port).start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -840,8 +843,8 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-ceiling":
-        serve_ceiling(int(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--serve-ceiling":
+        serve_ceiling(int(sys.argv[2]), sys.argv[3], reuse_port=sys.argv[4:] == ["reuse-port"])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 s runs, 1 round, 100 updates (a smoke test)")
@@ -857,6 +860,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
     parser.add_argument("--items", type=int, help="scale mode: N published items (record 40, 1000, 10000)")
     parser.add_argument("--crawl-items", type=int, help="scale mode: items in the crawl (default 12000)")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="libSQL contention, two instances as one, --workers 2 (scripts/bench_scaleout.py)")
     args = parser.parse_args()
     if args.duration < 1 or args.rounds < 1 or args.connections < 1 or args.threads < 1:
         parser.error("--duration, --rounds, --connections and --threads must be at least 1")
@@ -874,7 +879,16 @@ def main() -> None:
         print(json.dumps(scale, indent=2)) if args.json else print_scale(scale)
         return
     try:
-        report = run(args)
+        if args.scale_out:
+            sys.modules.setdefault("bench", sys.modules[__name__])  # one module: bench_scaleout uses its parts
+            from bench_scaleout import print_scale_out, run_scale_out
+
+            report = run_scale_out(args)
+            if not args.json:
+                print_scale_out(report)
+                return
+        else:
+            report = run(args)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         sys.exit(1)

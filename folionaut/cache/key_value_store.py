@@ -124,14 +124,15 @@ class RedisKeyValueStore:
 
 
 class FailOpenKeyValueStore:
-    """Redis while it answers, process memory while it does not.
+    """Redis while it answers, this host's store (process memory, or the file a server's workers
+    share) while it does not.
 
-    Writes also go to memory while Redis is down, so a record written during an
-    outage is still found by this process during that outage.
+    Writes also go to the fallback while Redis is down, so a record written during an
+    outage is still found on this host during that outage.
     """
 
     def __init__(
-        self, primary: RedisKeyValueStore, fallback: MemoryKeyValueStore, health: SharedRedis, component: str = "kv"
+        self, primary: RedisKeyValueStore, fallback: KeyValueStore, health: SharedRedis, component: str = "kv"
     ) -> None:
         self._primary = primary
         self._fallback = fallback

@@ -28,6 +28,14 @@ class ChatRepository:
         )
         return ChatSession.from_row(row) if row else None
 
+    async def latest_session_id(self, visitor_id: str) -> str | None:
+        """The visitor's most recent session, whatever its status."""
+        row = await self.db.fetch_one(
+            "SELECT id FROM chat_sessions WHERE visitor_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (visitor_id,),
+        )
+        return row["id"] if row else None
+
     async def list_sessions(self, status: str | None, limit: int, offset: int) -> list[ChatSession]:
         if status is None:
             rows = await self.db.fetch_all(
@@ -86,8 +94,9 @@ class ChatRepository:
 
     @staticmethod
     def insert_session(session: ChatSession) -> Statement:
+        """Insert the session unless a concurrent turn that joined it stored it first."""
         return Statement(
-            f"INSERT INTO chat_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO chat_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session.id, session.visitor_id, session.ip_hash, session.user_agent, session.message_count,
              session.status, session.created_at, session.last_active_at, session.expires_at),
         )

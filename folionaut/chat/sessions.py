@@ -5,10 +5,19 @@ The database is the source of truth. The key-value store (Redis when
 the idle TTL, so a returning visitor's session is found by primary key; a
 missing or stale key (wrong id, ended, expired) just falls back to the
 database, and ending or expiring a session deletes the key.
+
+One session per visitor, across instances and workers: a turn that finds no
+usable session claims the next one atomically (``set_if_absent`` on
+``session:<visitorId>:after:<previous session id, or ->``). Turns that saw the
+same state race for the same claim; the losers join the winner's session (its
+row is inserted by whichever turn stores first: ``INSERT OR IGNORE``), so a
+visitor's first two messages, sent at once to two instances, land in one
+session.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from folionaut.cache.key_value_store import KeyValueStore
@@ -55,14 +64,36 @@ class ChatSessions:
             return session, statements
         if session is not None:  # idle too long: mark it and start afresh
             statements.append(self.repository.expire_statement(session.id))
+            previous: str | None = session.id
+        else:  # the visitor's last session ended or expired, or this is the first
+            previous = await self.repository.latest_session_id(visitor_id) if self.kv is not None else None
         stamp = iso(now)
         session = ChatSession(
             id=ids.session_id(), visitor_id=visitor_id, ip_hash=ip_hash, user_agent=(user_agent or "")[:500] or None,
             message_count=0, status="active", created_at=stamp, last_active_at=stamp,
             expires_at=iso(now + self.ttl),
         )
+        claimed = await self._claim_next(visitor_id, previous, session.id)
+        if claimed != session.id:
+            winner = await self.repository.get_session(claimed)
+            if winner is None:  # not stored yet: its first turn is still running; join it
+                session = replace(session, id=claimed)
+            elif winner.status == "active" and winner.visitor_id == visitor_id:
+                return winner, statements
+            # (else it ended meanwhile: this turn's own session it is)
         statements.append(self.repository.insert_session(session))
         return session, statements
+
+    async def _claim_next(self, visitor_id: str, previous: str | None, candidate: str) -> str:
+        """The id of the visitor's session after ``previous``: ``candidate`` if this turn claims it
+        first, else the id another turn (in any instance) claimed."""
+        if self.kv is None:
+            return candidate
+        key = f"{session_key(visitor_id)}:after:{previous or '-'}"
+        if await self.kv.set_if_absent(key, candidate.encode(), self.ttl.total_seconds()):
+            return candidate
+        claimed = await self.kv.get(key)
+        return claimed.decode("utf-8", "replace") if claimed is not None else candidate
 
     async def store(self, session: ChatSession, statements: list[Statement], added: int, now: datetime) -> None:
         """Write a turn's statements and the session's new counters and expiry in one batch."""

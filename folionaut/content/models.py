@@ -56,6 +56,15 @@ class ContentItem:
             deleted_at=row["deleted_at"],
         )
 
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> ContentItem:
+        """The inverse of ``to_wire`` (write receipts store items in their wire form)."""
+        return cls(
+            id=wire["id"], type=wire["type"], slug=wire["slug"], data=wire["data"], status=wire["status"],
+            version=int(wire["version"]), sort_order=int(wire["sortOrder"]), created_at=wire["createdAt"],
+            updated_at=wire["updatedAt"], deleted_at=wire["deletedAt"],
+        )
+
     def to_wire(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -140,6 +149,8 @@ class ContentChange:
     content_type: str
     slugs: tuple[str, ...]  # the slug before and after (both, when renamed)
     item: ContentItem | None
+    #: Made by another process and told to this one (``content/propagation.py``): not to be passed on.
+    remote: bool = False
 
 
 @dataclass(frozen=True, slots=True)

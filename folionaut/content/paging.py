@@ -4,7 +4,7 @@ A list is ordered by sortOrder ascending, then newest first, then insertion
 order (the spec's order; rowid breaks ties between same-millisecond creates).
 A cursor names the last item of a page by that key — (sort_order, created_at,
 rowid) — so the next page starts right after it with an index seek
-(migration 0007), instead of counting past every earlier row as OFFSET does
+(migration 0008), instead of counting past every earlier row as OFFSET does
 (quadratic over a whole listing: 11.85 s for 10,000 items, issue 23). Items
 inserted or deleted while a client pages never make it skip or repeat an item
 that was there throughout; a new item shows up if it sorts after the cursor.

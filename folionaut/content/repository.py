@@ -128,7 +128,7 @@ class ContentRepository:
         """One page in list order (one more row is read to know whether another page follows).
 
         After a cursor: the rest of its sort_order group, then the groups after it, each an
-        index range (migration 0007); the outer ORDER BY sorts at most 2 × (limit + 1) rows.
+        index range (migration 0008); the outer ORDER BY sorts at most 2 × (limit + 1) rows.
         """
         order = "ORDER BY c.sort_order ASC, c.created_at DESC, c.rowid DESC"
         if after is None:

@@ -1,9 +1,15 @@
 """Content rules: slugs, versions, history, concurrency.
 
 Every change is one atomic batch: the content row and the history row holding
-the item as it is after the change. Updates are compare-and-set on the version
-read, so two concurrent writers can never produce the same version number;
-without an explicit expected version the service simply re-reads and retries.
+the item as it is after the change, and a write receipt when the write has one
+(``content/receipts.py``: under an idempotency key, or on a database where an
+answer can be lost). Updates are compare-and-set on the version read, so two
+concurrent writers can never produce the same version number; without an
+explicit expected version the service simply re-reads and retries.
+
+A write with a receipt first looks for an earlier write under the same key and
+answers with its item (``receipt.replayed``); a write whose answer was lost is
+looked up by its receipt and, if it did not apply, sent again.
 
 Recorders (``record_changes_with``) add their own statements to a change's
 batch, so what they record commits with the change or not at all: the webhook
@@ -26,15 +32,17 @@ from folionaut.content.models import (
     HistoryEntry,
     wire_from_row,
 )
+from folionaut.content.own_writes import OwnWrites
 from folionaut.content.paging import Page, PageKey, decode_cursor
+from folionaut.content.receipts import RECEIPT_TTL_SECONDS, ReceiptRepository, StoredReceipt, WriteReceipt
 from folionaut.content.repository import ContentRepository
 from folionaut.content.validation import CreateInput, UpdateInput, slug_from_title
 from folionaut.core import ids, jsonutil
-from folionaut.core.clock import Clock, now_iso
+from folionaut.core.clock import Clock, iso_timestamp, now_iso
 from folionaut.core.errors import ConflictError, DatabaseError, NotFoundError, ValidationError
 from folionaut.core.logging import get_logger
 from folionaut.storage.base import ExecResult, Statement
-from folionaut.storage.errors import ConstraintViolation
+from folionaut.storage.errors import AmbiguousWriteError, ConstraintViolation
 
 log = get_logger("content")
 
@@ -46,6 +54,8 @@ ChangeRecorder = Callable[[ChangeRecord, bool], Sequence[Statement]]
 
 # Concurrent writers to one item retry their compare-and-set this many times.
 MAX_WRITE_ATTEMPTS = 64
+# A write whose answer was lost is looked up and, if it did not apply, sent again this many times.
+MAX_RESENDS = 3
 _FIELD_LABELS = {"slug": "slug", "data": "data", "status": "status", "sortOrder": "sort order"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -53,13 +63,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class ContentService:
     def __init__(self, repository: ContentRepository, clock: Clock, audit_log: bool = True) -> None:
         self.repository = repository
+        self.receipts = ReceiptRepository(repository.db)
+        self._own_writes = OwnWrites()
         self.clock = clock
         self.audit_log = audit_log
+        # Where a write's answer can be lost, every write carries a receipt to look it up by.
+        self._receipt_every_write = repository.db.outcome_can_be_unknown
         self._listeners: list[ChangeListener] = []
-        # Change-counter ranges (before, after] that this service's own writes produced, not yet
-        # seen by the watch, and how many writes are between their commit and recording their range.
-        self._own_ranges: list[tuple[int, int]] = []
-        self._writes_in_flight = 0
         self._recorders: list[ChangeRecorder] = []
 
     def record_changes_with(self, recorder: ChangeRecorder) -> None:
@@ -78,61 +88,44 @@ class ContentService:
         for listener in self._listeners:
             await listener(change)
 
+    async def changed_elsewhere(self, change: ContentChange) -> None:
+        """Another process (a sibling worker, another instance) made ``change``: tell the listeners."""
+        await self._notify(replace(change, remote=True, item=None))
+
     async def watch_external_changes(self, interval_seconds: float = 1.0) -> None:
         """Run forever: tell the listeners when content changed outside this service.
 
         Another instance, ``folionaut mcp`` or ``folionaut restore`` writing to the
         same database moves the change counter; the listeners then drop everything
         they cached (kind ``external``). This service's own writes move it too, but
-        each write reads the counter before and after itself in its own transaction
-        (``ContentRepository.write``), so the watch knows those values are ours and
-        does not clear the cache for them: it already dropped just the keys each
-        write touched. A movement it cannot account for while one of our writes is
-        still finishing is looked at again on the next poll rather than taken as
-        someone else's.
+        ``OwnWrites`` knows those values (``content/own_writes.py``): they already
+        dropped just the keys they touched. A move it cannot account for while one
+        of our writes is finishing is looked at again on the next poll.
         """
-        last = await self.repository.change_counter()
+        last: int | None = None  # unknown until the first read succeeds (the database may be away at start)
         while True:
-            await asyncio.sleep(interval_seconds)
             try:
                 current = await self.repository.change_counter()
             except DatabaseError as exc:  # an outage is reported by requests and probes; keep watching
                 log.debug("change watch skipped: %s", exc.message)
-                continue
-            if current == last:
-                continue
-            if current > last and self._own_up_to(last, current):
-                last = current
-                continue
-            if self._writes_in_flight and current > last:
-                continue  # perhaps a write of ours whose range is not recorded yet: decide next time
-            last = current
-            self._forget_own_up_to(current)
-            await self._notify(ContentChange("external", "*", (), None))
-
-    def _own_up_to(self, last: int, current: int) -> bool:
-        """Whether every counter value in (last, current] came from our own writes."""
-        reached = last
-        for before, after in sorted(self._own_ranges):
-            if before > reached:
-                break
-            reached = max(reached, after)
-        if reached < current:
-            return False
-        self._forget_own_up_to(current)
-        return True
-
-    def _forget_own_up_to(self, current: int) -> None:
-        self._own_ranges = [(before, after) for before, after in self._own_ranges if after > current]
+            else:
+                if last is None or current == last:
+                    last = current
+                elif current > last and self._own_writes.cover(last, current):
+                    last = current
+                elif not (self._own_writes.in_flight and current > last):  # else: perhaps ours, decide next time
+                    last = current
+                    self._own_writes.forget_up_to(current)
+                    await self._notify(ContentChange("external", "*", (), None))
+            await asyncio.sleep(interval_seconds)
 
     async def _write(self, statements: list[Statement]) -> list[ExecResult]:
-        self._writes_in_flight += 1
+        self._own_writes.in_flight += 1
         try:
             results, own = await self.repository.write(statements)
         finally:
-            self._writes_in_flight -= 1
-        if own[1] > own[0]:
-            self._own_ranges.append(own)
+            self._own_writes.in_flight -= 1
+        self._own_writes.add(*own)
         return results
 
     # --- public reads ------------------------------------------------------------
@@ -270,7 +263,74 @@ class ContentService:
             change_type=change_type, changed_by=changed_by, change_summary=summary, created_at=item.updated_at,
         )
 
-    async def create(self, request: CreateInput, changed_by: str) -> ContentItem:
+    def _receipt(self, receipt: WriteReceipt | None) -> WriteReceipt | None:
+        return receipt if receipt is not None or not self._receipt_every_write else WriteReceipt.for_one_write()
+
+    async def _find(self, receipt: WriteReceipt) -> StoredReceipt | None:
+        """The receipt in the database under ``receipt``'s key: this write's own, or an earlier one's
+        (then ``receipt.replayed``); a different request under the same key is a conflict."""
+        stored = await self.receipts.find(receipt.key, iso_timestamp(self.clock.time() - RECEIPT_TTL_SECONDS))
+        if stored is None:
+            return None
+        if stored.fingerprint != receipt.fingerprint:
+            raise ConflictError("This Idempotency-Key was already used with a different request; use a new key")
+        if stored.write_id != receipt.write_id:
+            receipt.replayed = True
+        return stored
+
+    async def _earlier(self, receipt: WriteReceipt | None) -> StoredReceipt | None:
+        """The receipt of an earlier write under this key (answer with its item), or None."""
+        if receipt is None or receipt.single_use:
+            return None
+        return await self._find(receipt)
+
+    async def _apply(self, change: list[Statement], recorded: list[Statement], receipt: WriteReceipt | None,
+                     outcome: ContentItem | None) -> bool | StoredReceipt:
+        """Commit the change atomically, with its receipt and what the recorders add. True: it is in
+        the database. False: its guard matched no row (its last statement changed no row, nor then its
+        receipt). A ``StoredReceipt``: an earlier write under the receipt's key got there first."""
+        statements = [*change, *recorded]
+        last = len(change) - 1  # changes one row exactly when the change applied
+        if receipt is not None:
+            # Expired receipts go first, so an expired one cannot block its key being used again; the
+            # receipt right after the change, so its guard (and the recorders' after it) sees the change.
+            now = self.clock.time()
+            statements = [
+                self.receipts.prune_statement(iso_timestamp(now - RECEIPT_TTL_SECONDS)),
+                *change, self.receipts.record_statement(receipt, outcome, iso_timestamp(now)), *recorded,
+            ]
+            last += 1
+        resent = False
+        for resend in range(MAX_RESENDS + 1):
+            try:
+                results = await self._write(statements)
+            except AmbiguousWriteError as exc:
+                if receipt is None or resend == MAX_RESENDS:
+                    raise
+                # Did it apply? Its receipt says; if not, sending it again is safe (the key is unique).
+                log.warning("a write's answer was lost (%s); looking it up by its receipt", exc.message)
+                if (stored := await self._find(receipt)) is not None:
+                    return True if stored.write_id == receipt.write_id else stored
+                resent = True
+                continue
+            except ConstraintViolation:
+                # The receipt's key may be what was taken: by this write's own earlier attempt, or another's.
+                if receipt is None or (stored := await self._find(receipt)) is None:
+                    raise
+                return True if stored.write_id == receipt.write_id else stored
+            if results[last].rows_affected == 1:
+                return True
+            if receipt is not None and (resent or not receipt.single_use):
+                # The guard missed: because an attempt of this write, or an earlier one, already applied?
+                if (stored := await self._find(receipt)) is not None:
+                    return True if stored.write_id == receipt.write_id else stored
+            return False
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def create(self, request: CreateInput, changed_by: str, receipt: WriteReceipt | None = None) -> ContentItem:
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         for _ in range(MAX_WRITE_ATTEMPTS):
             slug = request.slug or await self._free_slug(request.type, slug_from_title(request.data))
             now = now_iso(self.clock)
@@ -282,13 +342,15 @@ class ContentService:
             if self.audit_log:
                 statements.append(self.repository.history_statement(
                     self._history(item, "created", changed_by, "Created"), only_if_previous_changed=False))
-            statements += self._recorded("created", None, item, guarded=False)
             try:
-                await self._write(statements)
+                applied = await self._apply(statements, self._recorded("created", None, item, guarded=False),
+                                            receipt, item)
             except ConstraintViolation:
                 if request.slug is not None:
                     raise ConflictError(f"Content already exists: {request.type}/{request.slug}") from None
                 continue  # someone took the generated slug meanwhile: pick the next one
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
             await self._notify(ContentChange("created", item.type, (item.slug,), item))
             return item
         raise ConflictError("Could not find a free slug; please give one explicitly")
@@ -305,7 +367,11 @@ class ContentService:
                 return candidate
             number += 1
 
-    async def update(self, content_id: str, request: UpdateInput, changed_by: str) -> ContentItem:
+    async def update(self, content_id: str, request: UpdateInput, changed_by: str,
+                     receipt: WriteReceipt | None = None) -> ContentItem:
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         expected = request.version
         for _ in range(MAX_WRITE_ATTEMPTS):
             current = await self.get(content_id)
@@ -332,7 +398,10 @@ class ContentService:
                 updated_at=now_iso(self.clock),
             )
             summary = "Updated " + ", ".join(_FIELD_LABELS[name] for name in changed)
-            if await self._compare_and_set(current, item, "updated", changed_by, summary):
+            applied = await self._compare_and_set(current, item, "updated", changed_by, summary, receipt)
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
+            if applied:
                 await self._notify(ContentChange("updated", item.type, tuple({current.slug, item.slug}), item))
                 return item
             if expected is not None:
@@ -340,24 +409,32 @@ class ContentService:
         raise ConflictError("The item is being changed by too many writers at once; try again")
 
     async def _compare_and_set(
-        self, current: ContentItem, item: ContentItem, change_type: str, changed_by: str, summary: str
-    ) -> bool:
+        self, current: ContentItem, item: ContentItem, change_type: str, changed_by: str, summary: str,
+        receipt: WriteReceipt | None,
+    ) -> bool | StoredReceipt:
         statements: list[Statement] = [self.repository.update_statement(item, current.version)]
         if self.audit_log:
             statements.append(self.repository.history_statement(
                 self._history(item, change_type, changed_by, summary), only_if_previous_changed=True))
-        statements += self._recorded(change_type, current, item, guarded=True)
         try:
-            results = await self._write(statements)
+            return await self._apply(statements, self._recorded(change_type, current, item, guarded=True),
+                                     receipt, item)
         except ConstraintViolation:
             raise ConflictError(f"Content already exists: {item.type}/{item.slug}") from None
-        return results[0].rows_affected == 1
 
-    async def delete(self, content_id: str, changed_by: str, hard: bool = False) -> None:
+    async def delete(self, content_id: str, changed_by: str, hard: bool = False,
+                     receipt: WriteReceipt | None = None) -> None:
+        receipt = self._receipt(receipt)
+        if await self._earlier(receipt) is not None:
+            return
         if hard:
             current = await self.get(content_id)
-            purge = self.repository.purge_statements(content_id)
-            await self._write([*purge, *self._recorded("purged", current, current, guarded=False)])
+            applied = await self._apply(self.repository.purge_statements(content_id),
+                                        self._recorded("purged", current, current, guarded=False), receipt, None)
+            if isinstance(applied, StoredReceipt):
+                return
+            if not applied:  # purged by someone else meanwhile
+                raise NotFoundError(f"Content not found: {content_id}")
             await self._notify(ContentChange("purged", current.type, (current.slug,), None))
             return
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -366,13 +443,19 @@ class ContentService:
                 raise NotFoundError(f"Content not found: {content_id} (already deleted)")
             now = now_iso(self.clock)
             item = replace(current, version=current.version + 1, updated_at=now, deleted_at=now)
-            if await self._compare_and_set(current, item, "deleted", changed_by, "Deleted"):
+            applied = await self._compare_and_set(current, item, "deleted", changed_by, "Deleted", receipt)
+            if applied is True:
                 await self._notify(ContentChange("deleted", item.type, (item.slug,), item))
+            if applied:  # applied now, or by an earlier delete under the same key
                 return
         raise ConflictError("The item is being changed by too many writers at once; try again")
 
-    async def restore(self, content_id: str, version: int, changed_by: str) -> ContentItem:
+    async def restore(self, content_id: str, version: int, changed_by: str,
+                      receipt: WriteReceipt | None = None) -> ContentItem:
         """Copy the data of an earlier version into a new version (and undelete)."""
+        receipt = self._receipt(receipt)
+        if (earlier := await self._earlier(receipt)) is not None:
+            return _item_of(earlier)
         for _ in range(MAX_WRITE_ATTEMPTS):
             current = await self.get(content_id)
             snapshot = await self.repository.history_version(content_id, version)
@@ -382,10 +465,20 @@ class ContentService:
                 current, data=snapshot.data, version=current.version + 1, updated_at=now_iso(self.clock),
                 deleted_at=None,
             )
-            if await self._compare_and_set(current, item, "restored", changed_by, f"Restored version {version}"):
+            applied = await self._compare_and_set(current, item, "restored", changed_by,
+                                                  f"Restored version {version}", receipt)
+            if isinstance(applied, StoredReceipt):
+                return _item_of(applied)
+            if applied:
                 await self._notify(ContentChange("restored", item.type, (item.slug,), item))
                 return item
         raise ConflictError("The item is being changed by too many writers at once; try again")
+
+
+def _item_of(earlier: StoredReceipt) -> ContentItem:
+    if earlier.outcome is None:  # a permanent delete's receipt, under the key of a create or update
+        raise ConflictError("This Idempotency-Key was already used with a different request; use a new key")
+    return earlier.outcome
 
 
 def _fts_query(text: str, operator: str) -> str | None:

@@ -81,15 +81,19 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
         async with runtime:
             state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache))
             if runtime.mcp is not None:
-                state.mcp_sessions = SessionStore(runtime.clock)
+                state.mcp_sessions = SessionStore(runtime.records, runtime.clock, runtime.process_id)
+                # HTTP+SSE messages another worker or instance received for a stream held here.
+                for channel in (runtime.siblings, runtime.bus):
+                    if channel is not None:
+                        channel.on(mcp.SSE_RELAY, mcp.sse_relay(state.mcp_sessions, runtime.mcp))
             yield
             if state.mcp_sessions is not None:
-                state.mcp_sessions.end_all()
+                state.mcp_sessions.end_streams()
 
     async def end_streams(app: web.Application) -> None:
         # On shutdown, before in-flight requests are awaited: open MCP GET streams end so shutdown is not held up.
         if state.mcp_sessions is not None:
-            state.mcp_sessions.end_all()
+            state.mcp_sessions.end_streams()
 
     app.cleanup_ctx.append(lifespan)
     app.on_shutdown.append(end_streams)

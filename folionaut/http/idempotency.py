@@ -15,6 +15,14 @@ A request carrying ``Idempotency-Key`` is recorded under
 - the same key with a different request (body, query string or If-Match,
   compared by SHA-256 fingerprint) is a 409 CONFLICT, never a silent replay.
 
+These records are the fast path. The durable record of a content write is its
+*write receipt* (``content/receipts.py``), committed with the change itself:
+``respond_idempotently`` hands the handler a ``WriteReceipt`` (``write_receipt``:
+the same key and fingerprint) for the content service, which replays from the
+database when the fast record is gone (flushed Redis, a restarted instance
+without Redis) or when the first attempt's answer was lost; such an answer is
+marked replayed too.
+
 The edge runs the handler through ``respond_idempotently`` for routes declared
 ``idempotent=True``, after authorising the request (so unauthenticated requests
 never touch the store).
@@ -32,12 +40,13 @@ from typing import Any
 
 from aiohttp import web
 
+from folionaut.content.receipts import WriteReceipt
 from folionaut.core import jsonutil
 from folionaut.core.errors import ConflictError, ValidationError
 from folionaut.core.logging import get_logger
 from folionaut.http.state import HTTP, RUNTIME
 
-__all__ = ["HEADER", "REPLAYED_HEADER", "record_key", "respond_idempotently"]
+__all__ = ["HEADER", "REPLAYED_HEADER", "record_key", "respond_idempotently", "write_receipt"]
 
 log = get_logger("idempotency")
 
@@ -53,6 +62,12 @@ REPLAYED_HEADERS = ("Content-Type", "ETag", "Location", "Cache-Control")
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # How often to look at a pending record owned by another instance (seconds, growing).
 _POLL_START, _POLL_MAX = 0.01, 0.25
+_RECEIPT = web.RequestKey("write_receipt", WriteReceipt)
+
+
+def write_receipt(request: web.Request) -> WriteReceipt | None:
+    """The receipt for the service write this request makes (None without an ``Idempotency-Key``)."""
+    return request.get(_RECEIPT)
 
 
 def record_key(method: str, path: str, idempotency_key: str) -> str:
@@ -135,8 +150,11 @@ async def respond_idempotently(request: web.Request, handler: Handler) -> web.St
         if await store.set_if_absent(key, _pending(print_), lock_ttl):
             break
     event = in_flight[key] = asyncio.Event()
+    receipt = request[_RECEIPT] = WriteReceipt(key, print_)
     try:
         response = await handler(request)
+        if receipt.replayed:  # the service answered from the database's record of the first attempt
+            response.headers[REPLAYED_HEADER] = "true"
         if isinstance(response, web.Response) and 200 <= response.status < 300:
             await store.set(key, _done(print_, response), RECORD_TTL_SECONDS)
         else:

@@ -26,7 +26,7 @@ class HttpState:
     in_flight: InFlightRequests = field(default_factory=InFlightRequests)
     #: Cached public reads as ready-made responses (made when the runtime opens).
     published: PublishedResponses | None = None
-    #: MCP handshake sessions of this process (when MCP is on).
+    #: MCP handshake sessions, in the runtime's key-value store (when MCP is on).
     mcp_sessions: SessionStore | None = None
     #: The OpenAPI document, rendered on first request (the router is frozen by then).
     openapi_body: bytes | None = None

@@ -289,7 +289,7 @@ class FailOpenRateLimiter:
 
     component = "ratelimit"
 
-    def __init__(self, primary: RedisRateLimiter, fallback: MemoryRateLimiter, health: SharedRedis) -> None:
+    def __init__(self, primary: RedisRateLimiter, fallback: TokenBucket, health: SharedRedis) -> None:
         self.name = primary.name
         self.capacity = primary.capacity
         self.refill_rate = primary.refill_rate
@@ -333,13 +333,15 @@ def build_rate_limiter(
     clock: Clock,
     metrics: Metrics,
     shared_redis: SharedRedis | None = None,
+    local: TokenBucket | None = None,
 ) -> RateLimiter:
-    """In-process buckets without Redis; Redis buckets with in-process fallback with it."""
-    memory = MemoryRateLimiter(name, capacity, refill_rate, clock)
+    """Buckets on this host without Redis (``local``: the table the workers of a server share, else
+    process memory); Redis buckets with that as the fallback with it."""
+    fallback = local if local is not None else MemoryRateLimiter(name, capacity, refill_rate, clock)
     if shared_redis is None:
-        return RateLimiter(memory, metrics)
+        return RateLimiter(fallback, metrics)
     primary = RedisRateLimiter(name, capacity, refill_rate, shared_redis.client)
-    return RateLimiter(FailOpenRateLimiter(primary, memory, shared_redis), metrics)
+    return RateLimiter(FailOpenRateLimiter(primary, fallback, shared_redis), metrics)
 
 
 # --- client identity -------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class Database(Protocol):
 
     #: "sqlite" or "libsql": lets migrations and dumps name the backend in messages.
     backend: str
+    #: True when a write's answer can be lost after it was sent (``AmbiguousWriteError``),
+    #: so callers that must know whether it applied keep a receipt to look it up by.
+    outcome_can_be_unknown: bool
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult: ...
 

@@ -22,9 +22,9 @@ Virtual tables' contents and their shadow tables (``content_search_*``) are not
 dumped: the search index is derived from ``content`` and the triggers refill it
 while the rows are inserted. (So triggers must only maintain derived data.)
 Nor are the rows of ``TABLES_DUMPED_WITHOUT_ROWS``: the change counter (derived),
-the admin web app's sign-ins (a restored backup signs nobody in) and the webhook
+the admin web app's sign-ins (a restored backup signs nobody in), the webhook
 queue and its log (a restored backup must not send again what was sent after it
-was taken).
+was taken) and the write receipts (24 hours of idempotency, not data).
 
 Writing it to a file (atomically) is the operations layer's job:
 ``folionaut/operations/backups.py``.
@@ -51,12 +51,12 @@ GZIP_MAGIC = b"\x1f\x8b"
 _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
                     "node", "parent", "rowid")
 #: Tables whose schema is dumped but not their rows: derived data (kept up by triggers while
-#: loading), the admin web app's sign-ins (a backup never carries credentials, even hashed), and the
+#: loading), the admin web app's sign-ins (a backup never carries credentials, even hashed), the
 #: webhook queue and its log (in-flight work, not data: a restored backup must not send again what was
-#: sent after it was taken).
+#: sent after it was taken), and write receipts (kept 24 h; meaningless in another database).
 TABLES_DUMPED_WITHOUT_ROWS = frozenset({
     "folionaut_content_changes", "folionaut_admin_sessions", "webhook_events", "webhook_deliveries",
-    "webhook_attempts",
+    "webhook_attempts", "folionaut_write_receipts",
 })
 _WITHOUT_ROWID = re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE)
 _VIRTUAL = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE", re.IGNORECASE)

@@ -46,6 +46,7 @@ def _translate(exc: BaseException) -> Exception:
 
 class SQLiteDatabase:
     backend = "sqlite"
+    outcome_can_be_unknown = False  # in process: a write either returned or raised
 
     def __init__(self, path: Path, readers: int = 3) -> None:
         self.path = path

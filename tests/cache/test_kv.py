@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from folionaut.cache.key_value_file import FileKeyValueStore
 from folionaut.cache.key_value_store import (
     FailOpenKeyValueStore,
     KeyValueStore,
@@ -52,6 +54,26 @@ async def test_memory_store_contract_and_per_key_ttl() -> None:
     await store.increment("chat:tokens:day", 5, 10)
     clock.advance(5)
     assert await store.increment("chat:tokens:day", 1, 10) == 1
+
+
+async def test_file_store_is_one_store_for_every_opener(tmp_path: Path) -> None:
+    """The workers of a server each open the same file: what one stores, the others find; claims are exclusive."""
+    clock = ManualClock()
+    first, second = FileKeyValueStore(tmp_path / "kv", clock), FileKeyValueStore(tmp_path / "kv", clock)
+    try:
+        await check_basic_contract(first)
+        assert await second.get("session:v1") == b"sess_1"
+        assert await second.set_if_absent("idempotency:k", b"mine", 60) is False  # first's claim holds
+        await first.set("session:short", b"a", 10)
+        clock.advance(11)
+        assert await second.get("session:short") is None
+        assert await second.set_if_absent("session:short", b"c", 10) is True  # expired keys count as absent
+        assert await first.get("session:short") == b"c"
+        await second.delete("session:v1")
+        assert await first.get("session:v1") is None
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_memory_store_is_bounded() -> None:

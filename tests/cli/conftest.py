@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -73,6 +74,20 @@ class ServeProcess:
             self.lines.append(line)
             if (match := pattern.search(line)) is not None:
                 return match
+
+    def wait_for_count(self, pattern: str, count: int, timeout: float = START_TIMEOUT) -> None:
+        """Block until ``count`` stderr lines match (bounded by ``timeout`` overall)."""
+        compiled = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while sum(1 for line in self.lines if compiled.search(line)) < count:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._queue.get(timeout=max(0.01, remaining))
+            except queue.Empty:
+                pytest.fail(f"fewer than {count} lines matching {pattern!r} within {timeout}s:\n" + self.stderr)
+            if line is None:
+                pytest.fail(f"process ended before {count} lines matching {pattern!r}:\n" + self.stderr)
+            self.lines.append(line)
 
     def wait_listening(self) -> ServeProcess:
         match = self.wait_for_line(LISTENING)

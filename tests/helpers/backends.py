@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,12 +60,14 @@ class DatabaseBackend:
 
 @asynccontextmanager
 async def open_database_backend(
-    name: str, directory: Path, auth_token: str = TEST_AUTH_TOKEN, filename: str | None = None
+    name: str, directory: Path, auth_token: str = TEST_AUTH_TOKEN, filename: str | None = None,
+    **server_options: Any,
 ) -> AsyncIterator[DatabaseBackend]:
     """Yield a ready backend named ``name`` (one of ``BACKEND_NAMES``) keeping its files in ``directory``.
 
     ``filename`` names the SQLite file (for the Hrana backends, the file behind the server);
     ``folionaut.db`` in the data directory puts it where ``Settings.database_path`` looks.
+    ``server_options`` go to ``HranaServer`` (``statement_delay``, ``busy_timeout_ms``).
     """
     # No mkdir here: the SQLite backend and the Hrana server create the file's folder themselves.
     if name == "sqlite":
@@ -74,7 +77,7 @@ async def open_database_backend(
     if name not in ("hrana-http", "hrana-ws"):
         raise ValueError(f"unknown backend {name!r}; expected one of {BACKEND_NAMES}")
     path = directory / (filename or "hrana-remote.db")
-    async with HranaServer(path, auth_token=auth_token) as server:
+    async with HranaServer(path, auth_token=auth_token, **server_options) as server:
         url = server.url_http if name == "hrana-http" else server.url_ws
         yield DatabaseBackend(name, url, auth_token, path, server)
 

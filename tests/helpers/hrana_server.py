@@ -14,6 +14,16 @@ It speaks:
   Each stream owns one sqlite3 connection, so ``changes()`` and transactions
   carry from one statement of a batch to the next exactly as on sqld.
 
+Concurrency as on sqld: every stream (every HTTP request, every WebSocket
+stream) has its own SQLite connection, and streams run at the same time, each
+on a thread of its own, so concurrent writers really contend for SQLite's write
+lock. Requests of one stream run in order; answers on a WebSocket go out as
+they are ready, not in request order. A connection waits ``busy_timeout_ms``
+for a lock (default 0: every collision is answered ``SQLITE_BUSY`` at once, the
+harshest case), and ``statement_delay`` (seconds, default 0) is spent after each
+statement of a batch while its locks are held, as a slower disk would, so tests
+can make contention certain with few writers.
+
 Values use Hrana's JSON encoding (integers as strings, blobs as base64).
 Errors carry SQLite's extended error name as ``code`` (``SQLITE_CONSTRAINT_UNIQUE``…).
 
@@ -29,10 +39,21 @@ Failure switches for tests (all take effect immediately):
 * ``await server.fail_with_status(503)`` — every HTTP request (including a
   WebSocket upgrade) gets that status; open WebSockets are dropped.
   ``fail_with_status(None)`` clears it.
-* ``server.delay(seconds)`` — wait that long before answering each HTTP request
-  and each WebSocket request (``delay(0)`` clears it).
+* ``server.delay(seconds)`` — wait that long before answering each SQL call
+  (an HTTP request, a WebSocket ``execute``/``batch``/``sequence``; ``delay(0)``
+  clears it).
 * ``await server.drop_sockets()`` — abort every open WebSocket's TCP connection
   without a close frame, as a crashed proxy or network would.
+* ``server.inject_faults(every=N, kind=..., after=False, limit=None, only=None)``
+  — every Nth SQL call (an HTTP ``execute``/``batch``, a WebSocket
+  ``execute``/``batch``/``sequence``; with ``only="batch"`` or ``"execute"``,
+  only calls of that kind count) fails: ``"error"`` answers an error (HTTP 500;
+  a WebSocket ``response_error``), ``"stall"`` never answers, ``"drop"`` aborts
+  the TCP connection (on a WebSocket: every call on it), ``"crash"`` aborts it
+  and stops the server (``restart()`` brings it back). With ``after=True`` the
+  SQL runs (and commits) first: the client cannot know it did. ``limit`` stops
+  after that many faults; ``clear_faults()`` (or ``clear_failures()``) ends
+  them; ``faults_injected`` counts them.
 
 Usage::
 
@@ -44,13 +65,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import math
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
@@ -119,10 +144,11 @@ def value_from_proto(value: JsonObj) -> Any:
 
 # --- SQL execution on one connection ------------------------------------------------------------
 
-def open_connection(path: Path) -> sqlite3.Connection:
+def open_connection(path: Path, busy_timeout_ms: int = 0) -> sqlite3.Connection:
     # Autocommit mode: BEGIN/COMMIT sent by the client are the only transactions,
-    # as on sqld. No busy wait: everything runs on the event loop thread.
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=0, check_same_thread=False)
+    # as on sqld. Used from one thread at a time (its stream's), never two at once.
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000,
+                           check_same_thread=False)
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -144,9 +170,12 @@ def sqlite_error(exc: sqlite3.Error) -> HranaRequestError:
 class StreamState:
     """One Hrana stream: a database connection plus the SQL texts stored on its WebSocket."""
 
-    def __init__(self, conn: sqlite3.Connection, stored_sql: dict[int, str]) -> None:
+    def __init__(self, conn: sqlite3.Connection, stored_sql: dict[int, str], statement_delay: float = 0.0) -> None:
         self.conn = conn
         self.stored_sql = stored_sql
+        self.statement_delay = statement_delay
+        #: Requests of one stream run in order (asyncio.Lock is first come, first served).
+        self.turn = asyncio.Lock()
 
     def _sql_text(self, holder: JsonObj) -> str:
         sql = holder.get("sql")
@@ -228,6 +257,8 @@ class StreamState:
                 results.append(None)
                 errors.append(exc.to_proto())
                 outcomes.append(False)
+            if self.statement_delay:
+                time.sleep(self.statement_delay)  # on the stream's thread, holding whatever locks it took
         return {"step_results": results, "step_errors": errors}
 
     def sequence(self, request: JsonObj) -> None:
@@ -272,19 +303,55 @@ class StreamState:
 
 # --- the server ---------------------------------------------------------------------------------
 
+FaultKind = Literal["error", "stall", "drop", "crash"]
+#: Stream threads: more than enough for the streams a test opens at once.
+MAX_STREAM_THREADS = 32
+
+
+@dataclass(slots=True)
+class FaultPlan:
+    every: int
+    kind: FaultKind
+    after: bool
+    limit: int | None
+    only: str | None
+    seen: int = 0
+
+
+class _Dropped(Exception):
+    """The fault plan aborted this call's connection: nothing is answered."""
+
+
 class HranaServer:
     """A Hrana server on 127.0.0.1 over a real SQLite file (see the module docstring)."""
 
-    def __init__(self, db_path: Path, auth_token: str | None = None, port: int = 0) -> None:
+    def __init__(self, db_path: Path, auth_token: str | None = None, port: int = 0, *,
+                 busy_timeout_ms: int = 0, statement_delay: float = 0.0) -> None:
         self.db_path = Path(db_path)
         #: The token clients must present; None accepts anyone. May be changed at any time.
         self.auth_token = auth_token
         self.port = port
+        #: How long a connection waits for SQLite's locks (0: SQLITE_BUSY at once). For new streams.
+        self.busy_timeout_ms = busy_timeout_ms
+        #: Seconds spent after each statement of a batch, locks held. For new streams.
+        self.statement_delay = statement_delay
         #: Requests answered so far (HTTP requests and WebSocket requests), for tests.
         self.request_count = 0
+        #: SQL calls (execute/batch/sequence) received so far, and faults injected into them.
+        self.sql_calls = 0
+        self.faults_injected = 0
+        #: WebSocket connections accepted so far.
+        self.websockets_opened = 0
+        #: Error codes answered to SQL calls (a batch's step errors included), e.g. SQLITE_BUSY.
+        self.error_codes: collections.Counter[str] = collections.Counter()
+        self._faults: FaultPlan | None = None
+        self._crashing: asyncio.Task[None] | None = None
         self._status: int | None = None
         self._delay = 0.0
         self._runner: web.AppRunner | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        # Set when the server stops: stalled calls end then.
+        self._stopped = asyncio.Event()
         # Open WebSockets and their TCP transports (drop_sockets aborts the transports).
         self._sockets: dict[web.WebSocketResponse, asyncio.Transport | None] = {}
 
@@ -304,6 +371,8 @@ class HranaServer:
         conn = open_connection(self.db_path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.close()
+        self._stopped = asyncio.Event()
+        self._threads = ThreadPoolExecutor(MAX_STREAM_THREADS, thread_name_prefix="hrana-stream")
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._switches])
         app.router.add_post("/v1/execute", self._http_execute)
         app.router.add_post("/v1/batch", self._http_batch)
@@ -324,9 +393,14 @@ class HranaServer:
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
+        self._stopped.set()
         await self.drop_sockets()
         if runner is not None:
             await runner.cleanup()
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            # Running statements finish on their own (none waits longer than busy_timeout_ms).
+            await asyncio.get_running_loop().run_in_executor(None, threads.shutdown)
 
     @property
     def url_http(self) -> str:
@@ -356,9 +430,20 @@ class HranaServer:
     def delay(self, seconds: float) -> None:
         self._delay = max(0.0, seconds)
 
+    def inject_faults(self, every: int, kind: FaultKind, *, after: bool = False, limit: int | None = None,
+                      only: Literal["execute", "batch"] | None = None) -> None:
+        """Fail every ``every``-th SQL call from now on (see the module docstring)."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self._faults = FaultPlan(every, kind, after, limit, only)
+
+    def clear_faults(self) -> None:
+        self._faults = None
+
     def clear_failures(self) -> None:
         self._status = None
         self._delay = 0.0
+        self._faults = None
 
     async def drop_sockets(self) -> None:
         """Abort every open WebSocket's TCP connection, without a close frame."""
@@ -368,13 +453,71 @@ class HranaServer:
         self._sockets.clear()
         await asyncio.sleep(0)
 
+    # running SQL
+
+    def _next_fault(self, kind: str) -> FaultPlan | None:
+        """Count one SQL call; the fault plan if this call is one to fail."""
+        self.sql_calls += 1
+        plan = self._faults
+        if plan is None or (plan.only is not None and plan.only != kind):
+            return None
+        plan.seen += 1
+        if plan.seen % plan.every:
+            return None
+        self.faults_injected += 1
+        if plan.limit is not None and self.faults_injected >= plan.limit:
+            self._faults = None
+        return plan
+
+    async def _in_thread(self, work: Callable[[], JsonObj]) -> JsonObj:
+        if self._threads is None:
+            raise HranaRequestError("The server is stopping", "SERVER_ERROR")
+        running = asyncio.get_running_loop().run_in_executor(self._threads, work)
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # The statement cannot be stopped on its thread: wait for it, so nobody closes
+            # the connection under it (its stream's turn is held until then).
+            with contextlib.suppress(Exception):
+                await running
+            raise
+
+    async def _run_sql(self, kind: str, work: Callable[[], JsonObj], abort: Callable[[], None]) -> JsonObj:
+        """Run one SQL call on a stream thread, with the fault plan applied around it."""
+        fault = self._next_fault(kind)
+        if fault is not None and not fault.after:
+            await self._apply(fault, abort)
+        try:
+            result = await self._in_thread(work)
+        except HranaRequestError as exc:
+            self.error_codes[exc.code] += 1
+            raise
+        for error in result.get("step_errors") or ():
+            if error is not None:
+                self.error_codes[error["code"]] += 1
+        if fault is not None and fault.after:
+            await self._apply(fault, abort)
+        return result
+
+    async def _apply(self, fault: FaultPlan, abort: Callable[[], None]) -> None:
+        if fault.kind == "error":
+            raise HranaRequestError("Injected fault: internal error", "SERVER_ERROR")
+        if fault.kind == "stall":
+            await self._stopped.wait()  # never answered while the server runs
+            raise _Dropped
+        abort()
+        if fault.kind == "crash":
+            task = asyncio.get_running_loop().create_task(self.refuse())
+            self._crashing = task  # kept until done (a task nobody holds may be collected)
+        raise _Dropped
+
     # HTTP
 
     @web.middleware
     async def _switches(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if self._delay:
+        if self._delay and request.path != "/":  # SQL calls are slow; opening a WebSocket is not
             await asyncio.sleep(self._delay)
         if self._status is not None:
             return web.Response(status=self._status, text="Simulated failure", content_type="text/plain")
@@ -385,7 +528,8 @@ class HranaServer:
             return True
         return request.headers.get("Authorization", "") == f"Bearer {self.auth_token}"
 
-    async def _http_call(self, request: web.Request, run: Callable[[StreamState, JsonObj], JsonObj]) -> web.Response:
+    async def _http_call(self, request: web.Request, kind: str,
+                         run: Callable[[StreamState, JsonObj], JsonObj]) -> web.Response:
         self.request_count += 1
         if not self._http_authorized(request):
             return _json_response(
@@ -398,23 +542,36 @@ class HranaServer:
                 raise ValueError("body is not an object")
         except ValueError:
             return _json_response({"message": "Request body is not a JSON object", "code": "HTTP_BAD_BODY"}, 400)
-        # Every HTTP request is a fresh stream: closing the connection rolls back
-        # anything the request left open.
-        conn = open_connection(self.db_path)
+
+        def work() -> JsonObj:
+            # Every HTTP request is a fresh stream: closing the connection rolls back
+            # anything the request left open.
+            conn = open_connection(self.db_path, self.busy_timeout_ms)
+            try:
+                return run(StreamState(conn, {}, self.statement_delay), body)
+            finally:
+                close_connection(conn)
+
+        def abort() -> None:
+            if request.transport is not None:
+                request.transport.abort()
+
         try:
-            return _json_response({"result": run(StreamState(conn, {}), body)})
+            return _json_response({"result": await self._run_sql(kind, work, abort)})
+        except _Dropped:
+            return web.Response(status=500)  # never reaches the client: its connection is gone
         except HranaRequestError as exc:
+            if exc.code == "SERVER_ERROR":  # as sqld answers an internal failure
+                return web.Response(status=500, text=exc.message, content_type="text/plain")
             return _json_response(exc.to_proto(), status=400)
         except (KeyError, TypeError) as exc:
             return _json_response({"message": f"Malformed request: {exc}", "code": "HTTP_BAD_BODY"}, 400)
-        finally:
-            close_connection(conn)
 
     async def _http_execute(self, request: web.Request) -> web.Response:
-        return await self._http_call(request, lambda stream, body: stream.execute(body["stmt"]))
+        return await self._http_call(request, "execute", lambda stream, body: stream.execute(body["stmt"]))
 
     async def _http_batch(self, request: web.Request) -> web.Response:
-        return await self._http_call(request, lambda stream, body: stream.batch(body["batch"]))
+        return await self._http_call(request, "batch", lambda stream, body: stream.batch(body["batch"]))
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -433,26 +590,35 @@ class HranaServer:
         ws = web.WebSocketResponse(protocols=WS_PROTOCOLS, autoping=True, max_msg_size=MAX_BODY_BYTES)
         await ws.prepare(request)
         version = {"hrana3": 3, "hrana2": 2}.get(ws.ws_protocol or "", 1)
+        self.websockets_opened += 1
         self._sockets[ws] = request.transport
-        session = _WsSession(self, ws, version)
+        session = _WsSession(self, ws, version, request.transport)
         try:
             await session.run()
         finally:
             self._sockets.pop(ws, None)
-            session.close_streams()
+            await session.finish()
         return ws
 
 
 class _WsSession:
-    """The state of one Hrana WebSocket: authentication, streams and stored SQL texts."""
+    """The state of one Hrana WebSocket: authentication, streams and stored SQL texts.
 
-    def __init__(self, server: HranaServer, ws: web.WebSocketResponse, version: int) -> None:
+    Messages are read in order; each request then runs as a task of its own (in
+    order within its stream), so a slow or stalled request holds up nothing else.
+    """
+
+    def __init__(self, server: HranaServer, ws: web.WebSocketResponse, version: int,
+                 transport: asyncio.Transport | None) -> None:
         self.server = server
         self.ws = ws
         self.version = version
+        self.transport = transport
         self.authenticated = False
         self.streams: dict[int, StreamState] = {}
         self.stored_sql: dict[int, str] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.sending = asyncio.Lock()
 
     async def run(self) -> None:
         async for msg in self.ws:
@@ -479,70 +645,108 @@ class _WsSession:
                 raise ProtocolViolation("hello sent twice on hrana1")
             expected = self.server.auth_token
             if expected is not None and message.get("jwt") != expected:
-                await self.ws.send_str(json.dumps({"type": "hello_error", "error": {
+                await self.send({"type": "hello_error", "error": {
                     "message": "Authentication failed: the auth token is missing or invalid",
                     "code": "UNAUTHORIZED",
-                }}))
+                }})
                 await self.ws.close(code=3002, message=b"Authentication failed")
                 return False
             self.authenticated = True
-            await self.ws.send_str(json.dumps({"type": "hello_ok"}))
+            await self.send({"type": "hello_ok"})
             return True
         if kind != "request":
             raise ProtocolViolation(f"unknown message type {kind!r}")
         if not self.authenticated:
             raise ProtocolViolation("request before hello")
         request_id = message["request_id"]
-        if self.server._delay:
-            await asyncio.sleep(self.server._delay)
-        if self.ws.closed:
-            return False
-        self.server.request_count += 1
-        try:
-            response = self.dispatch(message["request"])
-            reply: JsonObj = {"type": "response_ok", "request_id": request_id, "response": response}
-        except HranaRequestError as exc:
-            reply = {"type": "response_error", "request_id": request_id, "error": exc.to_proto()}
-        try:
-            await self.ws.send_str(json.dumps(reply))
-        except ConnectionError:
-            return False
+        request = message["request"]
+        # What changes the session's tables happens now, in message order; the rest runs as a task.
+        stream = self.open_or_close(request)
+        task = asyncio.get_running_loop().create_task(self.answer(request_id, request, stream))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
         return True
 
-    def _stream(self, request: JsonObj) -> StreamState:
-        stream = self.streams.get(int(request["stream_id"]))
-        if stream is None:
-            raise HranaRequestError("Stream not found", "STREAM_NOT_FOUND")
-        return stream
-
-    def _need(self, version: int, kind: str) -> None:
-        if self.version < version:
-            raise ProtocolViolation(f"{kind} needs hrana{version}")
-
-    def dispatch(self, request: JsonObj) -> JsonObj:
+    def open_or_close(self, request: JsonObj) -> StreamState | None:
+        """The stream a request runs on (opened by ``open_stream``, detached by ``close_stream``)."""
         kind = request.get("type")
         if kind == "open_stream":
             stream_id = int(request["stream_id"])
             if stream_id in self.streams:
                 raise ProtocolViolation("stream id already in use")
-            self.streams[stream_id] = StreamState(open_connection(self.server.db_path), self.stored_sql)
+            conn = open_connection(self.server.db_path, self.server.busy_timeout_ms)
+            stream = self.streams[stream_id] = StreamState(conn, self.stored_sql, self.server.statement_delay)
+            return stream
+        if kind == "close_stream":
+            return self.streams.pop(int(request["stream_id"]), None)
+        if kind in ("execute", "batch", "sequence", "describe", "get_autocommit"):
+            return self.streams.get(int(request["stream_id"]))
+        return None
+
+    async def answer(self, request_id: Any, request: JsonObj, stream: StreamState | None) -> None:
+        try:
+            if stream is not None:
+                async with stream.turn:
+                    response = await self.dispatch(request, stream)
+            else:
+                response = await self.dispatch(request, None)
+            reply: JsonObj = {"type": "response_ok", "request_id": request_id, "response": response}
+        except HranaRequestError as exc:
+            reply = {"type": "response_error", "request_id": request_id, "error": exc.to_proto()}
+        except _Dropped:
+            return
+        except ProtocolViolation as exc:
+            await self.ws.close(code=3007, message=f"Bad message: {exc}"[:120].encode())
+            return
+        self.server.request_count += 1
+        with contextlib.suppress(ConnectionError, RuntimeError):  # the socket went away meanwhile
+            await self.send(reply)
+
+    async def send(self, message: JsonObj) -> None:
+        async with self.sending:
+            if not self.ws.closed:
+                await self.ws.send_str(json.dumps(message))
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _need(self, version: int, kind: str) -> None:
+        if self.version < version:
+            raise ProtocolViolation(f"{kind} needs hrana{version}")
+
+    async def dispatch(self, request: JsonObj, stream: StreamState | None) -> JsonObj:
+        server = self.server
+        kind = request.get("type")
+        if server._delay and kind in ("execute", "batch", "sequence"):  # a slow server: its SQL is slow
+            await asyncio.sleep(server._delay)
+        if self.ws.closed:
+            raise _Dropped
+        if kind == "open_stream":
             return {"type": "open_stream"}
         if kind == "close_stream":
-            stream = self.streams.pop(int(request["stream_id"]), None)
             if stream is not None:
                 close_connection(stream.conn)
             return {"type": "close_stream"}
+        if kind in ("execute", "batch", "sequence", "describe", "get_autocommit") and stream is None:
+            raise HranaRequestError("Stream not found", "STREAM_NOT_FOUND")
         if kind == "execute":
-            return {"type": "execute", "result": self._stream(request).execute(request["stmt"])}
+            assert stream is not None
+            result = await server._run_sql(kind, lambda: stream.execute(request["stmt"]), self.abort)
+            return {"type": "execute", "result": result}
         if kind == "batch":
-            return {"type": "batch", "result": self._stream(request).batch(request["batch"])}
+            assert stream is not None
+            result = await server._run_sql(kind, lambda: stream.batch(request["batch"]), self.abort)
+            return {"type": "batch", "result": result}
         if kind == "sequence":
             self._need(2, kind)
-            self._stream(request).sequence(request)
+            assert stream is not None
+            await server._run_sql(kind, lambda: stream.sequence(request) or {}, self.abort)
             return {"type": "sequence"}
         if kind == "describe":
             self._need(2, kind)
-            return {"type": "describe", "result": self._stream(request).describe(request)}
+            assert stream is not None
+            return {"type": "describe", "result": await server._in_thread(lambda: stream.describe(request))}
         if kind == "store_sql":
             self._need(2, kind)
             sql_id = int(request["sql_id"])
@@ -556,12 +760,19 @@ class _WsSession:
             return {"type": "close_sql"}
         if kind == "get_autocommit":
             self._need(3, kind)
-            return {"type": "get_autocommit", "is_autocommit": not self._stream(request).conn.in_transaction}
+            assert stream is not None
+            return {"type": "get_autocommit", "is_autocommit": not stream.conn.in_transaction}
         raise ProtocolViolation(f"unknown request type {kind!r}")
 
-    def close_streams(self) -> None:
+    async def finish(self) -> None:
+        """The socket is gone: stop its requests, then close every stream's connection."""
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
         for stream in self.streams.values():
-            close_connection(stream.conn)
+            async with stream.turn:  # a statement still running on its thread finishes first
+                close_connection(stream.conn)
         self.streams.clear()
 
 

@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DB_FILE = "folionaut.db"
 #: Tables our migrations add beside the original's.
 OUR_TABLES = ("folionaut_migrations", "folionaut_content_changes", "api_tokens", "folionaut_admin_sessions",
-              "webhooks", "webhook_events", "webhook_deliveries", "webhook_attempts")
+              "webhooks", "webhook_events", "webhook_deliveries", "webhook_attempts", "folionaut_write_receipts")
 #: Settings that could leak in from the developer's or CI's environment; unset for every CLI call.
 _CLEARED = ("TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "REDIS_URL", "LLM_API_KEY", "LLM_BASE_URL",
             "FOLIONAUT_CONFIG", "FOLIONAUT_ENV", "NODE_ENV", "ADMIN_API_KEY")

@@ -64,6 +64,31 @@ def test_usage_errors_exit_2() -> None:
 
 
 @pytest.mark.slow
+def test_quick_scale_out_benchmark_reports_every_figure(redis_url: str) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: the benchmark needs it (apt-get install -y wrk; .ci/run installs it)")
+    done = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--scale-out", "--quick", "--json", "--redis", redis_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    for transport in ("http", "ws"):
+        contention = report[f"contention_{transport}"]
+        assert contention["writers"]["puts"] > 0 and "errors_5xx" in contention["writers"]
+        assert len(contention["versioned"]["per_round"]) == contention["versioned"]["rounds"]
+    for side in ("visibility_instances", "visibility_workers"):
+        assert {"iterations", "stale_first_reads", "p50_ms", "p99_ms"} <= set(report[side])
+    for name in ("workers_1", "ceiling_1", "workers_2", "ceiling_2"):
+        assert WRK_FIGURES <= set(report["workers"][name]) and report["workers"][name]["requests"] > 0
+    assert isinstance(report["workers"]["ratio_2_workers_to_2_processes"], float)
+    assert {"on", "off", "ratio_on_to_off"} <= set(report["workers_limiter"])
+    assert {"http_5xx", "ws_one_200_rest_409", "instances_visible_p99_ms", "workers_2_ratio",
+            "cpu_per_request_2_to_1"} <= set(report["targets"])
+    assert all({"value", "target", "met"} <= set(check) for check in report["targets"].values())
+
+
+@pytest.mark.slow
 def test_scale_mode_reports_every_figure_with_its_target() -> None:
     if shutil.which("wrk") is None:
         pytest.fail("wrk is not installed: the benchmark needs it (apt-get install -y wrk; .ci/run installs it)")

@@ -398,3 +398,28 @@ async def test_backend_factory_yields_working_settings(name: str, tmp_path: Path
         finally:
             await database.close()
         assert backend.database_file.exists()
+
+
+async def test_a_timed_out_call_fails_alone(tmp_path: Path, transport: str) -> None:
+    # A server whose connections wait for the write lock (as sqld's do), so the writes below queue, not retry.
+    server = HranaServer(tmp_path / "alone.db", auth_token=TOKEN, busy_timeout_ms=2_000)
+    await server.start()
+    database = await LibSQLDatabase.open(url_for(server, transport), TOKEN, connect_timeout=5, call_timeout=1.0)
+    try:
+        await make_items(database)
+        server.inject_faults(1, "stall", limit=1, only="execute")
+        stalled = asyncio.ensure_future(database.fetch_one("SELECT 'stalled' AS v"))
+        await asyncio.sleep(0.6)
+        server.delay(0.6)
+        # Writes (never retried) still in flight when the stalled call gives up, one on its connection.
+        writes = [asyncio.ensure_future(database.execute("INSERT INTO items (name) VALUES (?)", (f"w{n}",)))
+                  for n in range(4)]
+        with pytest.raises(DatabaseUnavailableError) as caught:
+            await stalled
+        assert "no answer within 1 s" in caught.value.message
+        assert [result.rows_affected for result in await asyncio.gather(*writes)] == [1, 1, 1, 1]
+        server.delay(0)
+        assert len(await database.fetch_all("SELECT name FROM items")) == 4
+    finally:
+        await database.close()
+        await server.stop()

@@ -24,6 +24,7 @@ from folionaut.content.validation import (
 from folionaut.core.errors import ValidationError
 from folionaut.http import openapi as oa
 from folionaut.http.auth import principal_of
+from folionaut.http.idempotency import write_receipt
 from folionaut.http.params import query_bool, query_int, query_str
 from folionaut.http.responses import data_response, json_response, read_json, success_response
 from folionaut.http.routing import Access, Route
@@ -100,7 +101,7 @@ async def get_item(request: web.Request) -> web.Response:
 
 async def create_item(request: web.Request) -> web.Response:
     request_input = parse_create(await read_json(request))
-    item = await _content(request).create(request_input, _changed_by(request))
+    item = await _content(request).create(request_input, _changed_by(request), write_receipt(request))
     return data_response(item.to_wire(), status=201, headers={"ETag": item_etag(item.version)})
 
 
@@ -108,13 +109,14 @@ async def update_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     update = parse_update(await read_json(request))
     update = replace(update, version=_expected_version(request, update.version))
-    item = await _content(request).update(content_id, update, _changed_by(request))
+    item = await _content(request).update(content_id, update, _changed_by(request), write_receipt(request))
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 
 async def delete_item(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
-    await _content(request).delete(content_id, _changed_by(request), hard=query_bool(request, "hard"))
+    await _content(request).delete(content_id, _changed_by(request), hard=query_bool(request, "hard"),
+                                   receipt=write_receipt(request))
     return success_response()
 
 
@@ -130,7 +132,7 @@ async def history(request: web.Request) -> web.Response:
 async def restore(request: web.Request) -> web.Response:
     content_id = check_content_id(request.match_info["id"])
     version = parse_restore(await read_json(request))
-    item = await _content(request).restore(content_id, version, _changed_by(request))
+    item = await _content(request).restore(content_id, version, _changed_by(request), write_receipt(request))
     return data_response(item.to_wire(), headers={"ETag": item_etag(item.version)})
 
 

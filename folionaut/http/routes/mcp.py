@@ -22,8 +22,9 @@ sessions, no GET stream; JSON-RPC errors get the HTTP status the revision
 maps them to (404 for an unknown method, 400 for bad input).
 
 Answers are JSON, or one SSE event per message when the client accepts only
-``text/event-stream``. Sessions live in this process (bounded, idle ones
-expire).
+``text/event-stream``. Sessions live in the runtime's key-value store (Redis
+when configured), so any instance or worker answers any session
+(``mcp/sessions.py``); idle ones expire.
 
 HTTP+SSE (for clients that speak only 2024-11-05, such as the mcp SDK before
 1.8): ``GET /api/mcp/sse`` opens a session's stream, whose first event,
@@ -42,6 +43,7 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -73,7 +75,8 @@ from folionaut.mcp.protocol import (
 )
 from folionaut.mcp.sessions import HttpSession, SessionStore
 
-__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "VERSION_HEADER"]
+__all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "SSE_RELAY", "VERSION_HEADER",
+           "sse_relay"]
 
 log = get_logger("mcp.http")
 
@@ -82,11 +85,15 @@ SSE_PATH = "/api/mcp/sse"
 SSE_MESSAGES_PATH = "/api/mcp/messages"
 #: Answers an HTTP+SSE session may have waiting for its stream.
 SSE_OUTBOX = 64
+#: What a worker tells the sibling holding an HTTP+SSE session's stream: here is a message for it.
+SSE_RELAY = "mcp-sse-message"
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 METHOD_HEADER = "Mcp-Method"
 NAME_HEADER = "Mcp-Name"
 KEEPALIVE_SECONDS = 15.0
+#: How long a GET stream's claim outlives its last keep-alive (a crashed process's claim lapses).
+STREAM_CLAIM_SECONDS = 2 * KEEPALIVE_SECONDS + 5
 #: Params field mirrored in the ``Mcp-Name`` header, per method (2026-07-28).
 NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 #: HTTP status of a JSON-RPC error on the stateless revision.
@@ -168,9 +175,9 @@ def _foreign_origin(request: web.Request) -> web.Response | None:
     return _rpc_error(403, INVALID_REQUEST, f"Forbidden: Origin {origin[:200]} is not allowed (CORS_ORIGINS)")
 
 
-def _session_of(request: web.Request, session_id: str, *, legacy_sse: bool = False) -> HttpSession | None:
+async def _session_of(request: web.Request, session_id: str, *, legacy_sse: bool = False) -> HttpSession | None:
     """The session, if it exists, is of this transport and belongs to this request's credential."""
-    session = _sessions(request).get(session_id)
+    session = await _sessions(request).get(session_id)
     if session is None or session.legacy_sse != legacy_sse or session.state.principal != principal_of(request):
         return None
     return session
@@ -235,21 +242,22 @@ async def _post_session(request: web.Request, message: Any, version: str | None,
         reply = await server.handle(message, state)
         if "result" not in reply:
             return await _reply(request, reply, 400 if reply.get("id") is None else 200, sse)
-        session = sessions.create(state)
-        log.info("MCP session opened", extra={"protocolVersion": state.protocol_version, "sessions": len(sessions)})
+        session = await sessions.create(state)
+        log.info("MCP session opened", extra={"protocolVersion": state.protocol_version})
         return await _reply(request, reply, 200, sse, {SESSION_HEADER: session.id})
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required "
                                                 f"(send initialize first, or use {VERSION_HEADER}: "
                                                 f"{MODERN_VERSIONS[-1]})")
-    session = _session_of(request, session_id)
+    session = await _session_of(request, session_id)
     if session is None:
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
     if version is not None and version != session.state.protocol_version:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: {VERSION_HEADER} {version} is not the version "
                                                 f"negotiated for this session ({session.state.protocol_version})")
     reply = await server.handle(message, session.state)
+    await sessions.save(session)  # what the message changed (initialized), and the renewed idle timer
     if reply is None:
         return web.Response(status=202)
     status = 400 if isinstance(reply, dict) and "error" in reply and reply.get("id") is None else 200
@@ -267,14 +275,14 @@ async def get(request: web.Request) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    session = _session_of(request, session_id)
+    sessions = _sessions(request)
+    session = await _session_of(request, session_id)
     if session is None:
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed; initialize again")
-    if session.streaming:
+    if not await sessions.claim_stream(session, STREAM_CLAIM_SECONDS):
         return _rpc_error(409, INVALID_REQUEST, "Conflict: this session already has an open GET stream")
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
     request[STREAM_EDGE].prepare_headers(response)  # no deadline to take: the route has none
-    session.streaming = True
     try:
         await response.prepare(request)
         await response.write(b": stream open\n\n")
@@ -282,13 +290,15 @@ async def get(request: web.Request) -> web.StreamResponse:
             try:
                 await asyncio.wait_for(session.ended.wait(), KEEPALIVE_SECONDS)
             except TimeoutError:
+                if not await sessions.exists(session_id):  # ended on another instance
+                    break
                 await response.write(b": keep-alive\n\n")  # proxies close silent connections
-                session.last_used = _sessions(request).clock.monotonic()
+                await sessions.renew_stream(session, STREAM_CLAIM_SECONDS)
         await response.write_eof()
     except ConnectionResetError:
-        pass  # the client went away; nothing to clean up but the flag
+        pass  # the client went away; nothing to clean up but the claim
     finally:
-        session.streaming = False
+        await asyncio.shield(sessions.release_stream(session))
     return response
 
 
@@ -298,7 +308,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, f"Bad Request: the {SESSION_HEADER} header is required")
-    if _session_of(request, session_id) is None or not _sessions(request).end(session_id):
+    if await _session_of(request, session_id) is None or not await _sessions(request).end(session_id):
         return _rpc_error(404, INVALID_REQUEST, "Session not found: it ended or never existed")
     return web.Response(status=204)
 
@@ -310,10 +320,9 @@ async def open_sse_stream(request: web.Request) -> web.StreamResponse:
     if not _accepts(request)[1]:
         return _rpc_error(406, INVALID_REQUEST, "Not Acceptable: the stream is text/event-stream")
     sessions = _sessions(request)
-    session = sessions.create(ConnectionState(principal_of(request)), outbox_size=SSE_OUTBOX)
+    session = await sessions.create(ConnectionState(principal_of(request)), outbox_size=SSE_OUTBOX)
     assert session.outbox is not None
-    session.streaming = True
-    log.info("MCP HTTP+SSE session opened", extra={"sessions": len(sessions)})
+    log.info("MCP HTTP+SSE session opened")
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
     request[STREAM_EDGE].prepare_headers(response)  # no deadline to take: the route has none
     try:
@@ -325,6 +334,7 @@ async def open_sse_stream(request: web.Request) -> web.StreamResponse:
                 message = await asyncio.wait_for(session.outbox.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
+                await sessions.renew_stream(session, STREAM_CLAIM_SECONDS)  # an open stream keeps it alive
                 continue
             if message is not None:
                 await response.write(b"event: message\ndata: " + message + b"\n\n")
@@ -332,8 +342,7 @@ async def open_sse_stream(request: web.Request) -> web.StreamResponse:
     except ConnectionResetError:
         pass  # the client went away
     finally:
-        session.streaming = False
-        sessions.end(session.id)
+        await asyncio.shield(sessions.end(session.id))
     return response
 
 
@@ -344,17 +353,52 @@ async def post_sse_message(request: web.Request) -> web.StreamResponse:
     session_id = request.query.get("sessionId")
     if not session_id:
         return _rpc_error(400, INVALID_REQUEST, "Bad Request: the sessionId query parameter is required")
-    session = _session_of(request, session_id, legacy_sse=True)
-    if session is None or session.outbox is None or not session.streaming:
+    session = await _session_of(request, session_id, legacy_sse=True)
+    if session is None or session.ended.is_set():
         return _rpc_error(404, INVALID_REQUEST, "Session not found: its stream ended or never existed")
     if request.content_type != "application/json":
         return _rpc_error(415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json")
+    if session.outbox is None:  # its stream is held by another worker: that one answers on it
+        if not await _hand_to_stream_holder(request, session, await request.read()):
+            return _rpc_error(404, INVALID_REQUEST, "Session not found: its stream ended or never existed")
+        return web.Response(status=202, text="Accepted")
     if session.outbox.full():
         return _rpc_error(429, INVALID_REQUEST, "Too Many Requests: read the stream before sending more")
     reply = await _server(request).handle_text(await request.read(), session.state)
+    await _sessions(request).save(session)
     if reply is not None:
         session.outbox.put_nowait(jsonutil.dumps(reply))
     return web.Response(status=202, text="Accepted")
+
+
+async def _hand_to_stream_holder(request: web.Request, session: HttpSession, message: bytes) -> bool:
+    """Pass an HTTP+SSE message to the process holding the session's stream (a sibling worker, or
+    through Redis another instance); True once it has it."""
+    runtime = request.app[RUNTIME]
+    body = {"session": session.id, "message": message.decode("utf-8", "replace")}
+    group, _, index = session.owner.rpartition(":")
+    siblings = runtime.siblings
+    if siblings is not None and group == siblings.group.directory.name and index.isdigit():
+        return await siblings.tell_one(int(index), SSE_RELAY, body)
+    return runtime.bus is not None and await runtime.bus.send(session.owner, SSE_RELAY, body)
+
+
+def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """What a worker does with an HTTP+SSE message a sibling received for a stream held here."""
+
+    async def relay(body: dict[str, Any]) -> None:
+        session = sessions.local(str(body.get("session")))
+        if session is None or session.outbox is None or session.ended.is_set():
+            return
+        if session.outbox.full():
+            log.warning("MCP HTTP+SSE message dropped: the stream's outbox is full")
+            return
+        reply = await server.handle_text(str(body.get("message", "")).encode(), session.state)
+        await sessions.save(session)
+        if reply is not None:
+            session.outbox.put_nowait(jsonutil.dumps(reply))
+
+    return relay
 
 
 # --- wiring ------------------------------------------------------------------------------------

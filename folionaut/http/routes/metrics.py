@@ -15,7 +15,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[RUNTIME].metrics.render(),
+    # The whole server's: with --workers N, every worker's series merged.
+    return web.Response(body=await request.app[RUNTIME].metrics_text(),
                         headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
 
