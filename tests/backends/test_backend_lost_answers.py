@@ -157,8 +157,9 @@ async def test_every_fourth_call_failing_costs_only_those_calls(
     assert set(reads) <= {200, 500} and set(ready) <= {200, 503}
     # A failing call costs its own request at most (reads that lost their connection are retried), and
     # no more: a quarter of calls failing is never "nearly everything", and readiness stays mostly green.
-    assert reads[500] <= 8, reads
-    assert ready[503] <= 2, ready
+    # Each failed request is paid for by an injected fault of its own (retried reads may pay none).
+    assert reads[500] + ready[503] <= server.faults_injected, (reads, ready, server.faults_injected)
+    assert reads[500] <= len(list(reads.elements())) // 2, reads
     assert server.faults_injected >= 4
     assert (await api.get("/api/health/ready")).status == 200
     assert (await api.get(ADMIN, headers=HEADERS)).status == 200
