@@ -65,7 +65,6 @@ from folionaut.core.workers import WorkerGroup
 from folionaut.mcp.protocol import McpServer
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
-from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetrics
 from folionaut.resilience.breaker import CircuitBreaker
 from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket, build_rate_limiter
 from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
@@ -80,7 +79,8 @@ from folionaut.webhooks.sender import WebhookSender
 from folionaut.webhooks.service import WebhookService
 from folionaut.webhooks.url_guard import UrlGuard
 
-if TYPE_CHECKING:  # the Redis client is imported only when REDIS_URL is set (start-up time)
+if TYPE_CHECKING:  # imported where used: Redis only with REDIS_URL, prometheus_client's files only in workers
+    from folionaut.observability.metrics_files import WorkerMetrics
     from folionaut.resilience.redis_bus import RedisBus
     from folionaut.resilience.shared_redis import SharedRedis
 
@@ -249,6 +249,8 @@ class Runtime:
 
     async def _open_worker_group(self, workers: WorkerGroup) -> None:
         """The channel to the sibling workers, and this worker's part of the server's metrics."""
+        from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetrics
+
         siblings = self.siblings = Siblings(workers)
         await siblings.open()
         self._closing.push_async_callback(siblings.close)

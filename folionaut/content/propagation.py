@@ -24,13 +24,15 @@ same database, which the change counter's watch still catches within a second
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from folionaut.content.models import ContentChange
 from folionaut.content.service import ContentService
 from folionaut.core.logging import get_logger
-from folionaut.resilience.redis_bus import RedisBus
 from folionaut.resilience.siblings import Siblings
+
+if TYPE_CHECKING:  # the Redis client is imported only when REDIS_URL is set (start-up time)
+    from folionaut.resilience.redis_bus import RedisBus
 
 __all__ = ["ChangePropagation"]
 
