@@ -49,12 +49,6 @@ from folionaut.cache.key_value_file import FileKeyValueStore
 from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
 from folionaut.cache.memory import MemoryCache
 from folionaut.cache.read_through import ReadThroughCache
-from folionaut.chat.llm import LLMClient, SleepFn, is_breaker_failure
-from folionaut.chat.offline import OfflineResponder
-from folionaut.chat.repository import ChatRepository
-from folionaut.chat.service import ChatService
-from folionaut.chat.summary import PortfolioSummary
-from folionaut.content.assistant_tools import ToolRegistry, read_tools
 from folionaut.content.models import ContentChange
 from folionaut.content.propagation import ChangePropagation
 from folionaut.content.repository import ContentRepository
@@ -62,7 +56,6 @@ from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
 from folionaut.core.workers import WorkerGroup
-from folionaut.mcp.protocol import McpServer
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
 from folionaut.resilience.breaker import CircuitBreaker
@@ -72,17 +65,18 @@ from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
-from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
-from folionaut.webhooks.outbox import WebhookOutbox
-from folionaut.webhooks.repository import WebhookRepository
-from folionaut.webhooks.sender import WebhookSender
-from folionaut.webhooks.service import WebhookService
-from folionaut.webhooks.url_guard import UrlGuard
 
-if TYPE_CHECKING:  # imported where used: Redis only with REDIS_URL, prometheus_client's files only in workers
+if TYPE_CHECKING:  # imported where used: Redis only with REDIS_URL, prometheus_client's files only in workers,
+    # the services that need aiohttp's client (chat's LLM client, webhook delivery) and MCP only when the
+    # services layer opens: `dump`, `restore`, `migrate` and `check` start without them
+    from folionaut.chat.llm import SleepFn
+    from folionaut.chat.service import ChatService
+    from folionaut.mcp.protocol import McpServer
     from folionaut.observability.metrics_files import WorkerMetrics
     from folionaut.resilience.redis_bus import RedisBus
     from folionaut.resilience.shared_redis import SharedRedis
+    from folionaut.webhooks.dispatcher import WebhookDispatcher
+    from folionaut.webhooks.service import WebhookService
 
 __all__ = ["EXTERNAL_CHANGE_POLL_SECONDS", "SIGN_IN_RATE_LIMIT", "Layer", "Runtime"]
 
@@ -302,6 +296,8 @@ class Runtime:
         if settings.feature_ai_chat:
             await self._open_chat()
         if settings.feature_mcp_server:
+            from folionaut.mcp.protocol import McpServer
+
             self.mcp = McpServer(self.content)
         if settings.feature_admin_api and settings.feature_admin_ui:
             self.admin_sessions = AdminSessions(
@@ -317,6 +313,13 @@ class Runtime:
             await self.content_cache.invalidate(keys_touched_by(change.content_type, *change.slugs))
 
     async def _open_webhooks(self) -> None:
+        from folionaut.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
+        from folionaut.webhooks.outbox import WebhookOutbox
+        from folionaut.webhooks.repository import WebhookRepository
+        from folionaut.webhooks.sender import WebhookSender
+        from folionaut.webhooks.service import WebhookService
+        from folionaut.webhooks.url_guard import UrlGuard
+
         settings, clock = self.settings, self.clock
         # Before any write: every content change from now on carries its webhook event in its own batch.
         self.content.record_changes_with(WebhookOutbox(clock).record)
@@ -337,6 +340,13 @@ class Runtime:
         self.content.on_change(wake)
 
     async def _open_chat(self) -> None:
+        from folionaut.chat.llm import LLMClient, is_breaker_failure
+        from folionaut.chat.offline import OfflineResponder
+        from folionaut.chat.repository import ChatRepository
+        from folionaut.chat.service import ChatService
+        from folionaut.chat.summary import PortfolioSummary
+        from folionaut.content.assistant_tools import ToolRegistry, read_tools
+
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
         breaker = self.llm_breaker = CircuitBreaker(
             "llm", clock, metrics, is_failure=is_breaker_failure,
