@@ -41,7 +41,9 @@ from aiohttp.abc import AbstractMatchInfo
 from folionaut.core import jsonutil
 from folionaut.core.errors import (
     AppError,
+    BadRequestError,
     DatabaseUnavailableError,
+    HttpVersionNotSupportedError,
     InternalError,
     NotFoundError,
     PayloadTooLargeError,
@@ -62,7 +64,7 @@ from folionaut.http.streaming import STREAM_EDGE, StreamEdge
 from folionaut.resilience.ratelimit import RateLimitDecision, RateLimiter
 from folionaut.runtime import Runtime
 
-__all__ = ["Middleware", "error_body", "error_response", "make_edge"]
+__all__ = ["Middleware", "error_body", "error_response", "make_edge", "protocol_error_response"]
 
 log = get_logger("http")
 
@@ -88,6 +90,32 @@ def error_response(error: AppError, request_id: str) -> web.Response:
         response.headers["Retry-After"] = str(error.retry_after)
     if (authenticate := challenge(error)) is not None:  # 401, and 403 (the scope that was needed)
         response.headers["WWW-Authenticate"] = authenticate
+    return response
+
+
+def _protocol_error(status: int) -> AppError:
+    if status == 505:
+        return HttpVersionNotSupportedError("HTTP version not supported: send HTTP/1.1 (or HTTP/1.0)")
+    if status == 504:
+        return RequestTimeoutError("Request timed out")
+    if 400 <= status < 500:
+        return BadRequestError("Malformed HTTP request")
+    return InternalError()
+
+
+def protocol_error_response(status: int, problem: str) -> web.Response:
+    """The answer to a request that never reached the edge middleware: one aiohttp's parser refused
+    (``http/fastpath/server_protocol.py``). The same envelope and headers as every other error, and a
+    log line naming the problem (a class of error, never the request's bytes) with a new request id."""
+    rid = secrets.token_hex(16)  # rare: no need for the edge's counter (nor its per-process prefix)
+    token = request_id_var.set(rid)
+    try:
+        log.warning("malformed request: %s", problem, extra={"status": status})
+    finally:
+        request_id_var.reset(token)
+    response = error_response(_protocol_error(status), rid)
+    response.headers["X-Request-Id"] = rid
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
