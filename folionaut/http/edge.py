@@ -70,7 +70,7 @@ log = get_logger("http")
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def error_body(error: AppError, request_id: str) -> dict[str, object]:
@@ -172,7 +172,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
 
     def request_id(request: web.Request) -> str:
         incoming = request.headers.get("X-Request-Id")
-        if incoming and _SANE_REQUEST_ID.match(incoming):
+        if incoming and _SANE_REQUEST_ID.fullmatch(incoming):
             return incoming
         return f"{id_prefix}{next(id_counter):016x}"
 
@@ -261,8 +261,10 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
         if origin and (allow_any_origin or origin.rstrip("/") in allowed_origins):
             response.headers["Access-Control-Allow-Origin"] = "*" if allow_any_origin else origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            if not allow_any_origin:
-                response.headers.add("Vary", "Origin")
+        # Every answer, for any Origin or none: the CORS headers depend on it, so a shared cache must not
+        # hand one origin's answer to another (a cached read's head says so already: PublishedResponses).
+        if type(response) is not PreparedResponse:
+            response.headers.add("Vary", "Origin")
 
     def finish(request: web.Request, response: web.StreamResponse, rid: str,
                decision: RateLimitDecision | None,
