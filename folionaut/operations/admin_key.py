@@ -33,7 +33,7 @@ def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
         if len(key) < 32:
             raise ConfigError(str(key_file), "a stored admin key of at least 32 characters (delete it to regenerate)")
         return settings.replace(admin_api_key=key)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # drafts, transcripts and this key: the owner only
     key = secrets.token_urlsafe(32)
     # Create with 0600 from the start: the key is never readable by others, even briefly.
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

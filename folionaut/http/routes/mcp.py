@@ -378,7 +378,7 @@ async def _hand_to_stream_holder(request: web.Request, session: HttpSession, mes
     body = {"session": session.id, "message": message.decode("utf-8", "replace")}
     group, _, index = session.owner.rpartition(":")
     siblings = runtime.siblings
-    if siblings is not None and group == siblings.group.directory.name and index.isdigit():
+    if siblings is not None and group == siblings.group.directory.name and index.isascii() and index.isdigit():
         return await siblings.tell_one(int(index), SSE_RELAY, body)
     return runtime.bus is not None and await runtime.bus.send(session.owner, SSE_RELAY, body)
 
