@@ -263,7 +263,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         # Every answer, for any Origin or none: the CORS headers depend on it, so a shared cache must not
         # hand one origin's answer to another (a cached read's head says so already: PublishedResponses).
-        if type(response) is not PreparedResponse:
+        if type(response) is not PreparedResponse or not response.varies_on_origin:
             response.headers.add("Vary", "Origin")
 
     def finish(request: web.Request, response: web.StreamResponse, rid: str,

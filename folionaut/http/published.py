@@ -111,6 +111,7 @@ class PublishedResponses:
         self.reads = reads
         # With CORS_ORIGINS set the edge's CORS headers depend on Origin: caches must keep answers apart.
         self._vary = "Accept-Encoding, Origin" if vary_origin else "Accept-Encoding"
+        self._vary_origin = vary_origin
         # Accept-Encoding value -> coding: browsers send a handful of fixed strings, parsed once each.
         self._choices: dict[str, str] = {}
 
@@ -148,8 +149,12 @@ class PublishedResponses:
         if type(heads) is not _Heads or heads.cache_control != cache_control:
             heads = representation.prepared = _heads(representation, cache_control, self._vary)
         if none_match(request.headers.get("If-None-Match"), representation.etag):
-            return PreparedResponse(304, heads.not_modified)
-        return PreparedResponse(200, heads.full, representation.body)
+            response = PreparedResponse(304, heads.not_modified)
+        else:
+            response = PreparedResponse(200, heads.full, representation.body)
+        if self._vary_origin:
+            response.varies_on_origin = True
+        return response
 
 
 def _heads(representation: CacheEntry, cache_control: str, vary: str) -> _Heads:
