@@ -102,7 +102,8 @@ class Settings:
         "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process.")
     admin_api_key: str = setting(
         "ADMIN_API_KEY", parse_admin_key, "",
-        "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
+        "Admin key (X-Admin-Key), at least 32 characters (in production at least 12 different ones); generated "
+        "into the data directory "
         "when empty outside production.", secret=True)
     metrics_token: str = setting(
         "METRICS_TOKEN", parse_str, "",
