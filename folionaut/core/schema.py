@@ -9,8 +9,8 @@ and checked here. Only the keywords our inputs use are understood: ``type``
 ``minItems``, ``maxItems`` and ``uniqueItems``; and two annotations of ours for
 free-form values (content ``data``): ``x-maxDepth`` (objects and arrays nested at
 most this deep, the value itself counting as 1) and ``x-integerLimit`` (whole
-numbers anywhere inside within plus or minus this; a whole number too large for
-a 64-bit integer is parsed as a float, and counts). A ``x-message`` on a
+numbers anywhere inside within plus or minus this; ``jsonutil.loads_input`` keeps
+one too large for 64 bits a whole number, so it counts). A ``x-message`` on a
 property replaces the generic message when its string rules fail (a JSON Schema
 annotation, ignored by other validators).
 
@@ -137,7 +137,7 @@ def _nested_problems(value: dict[str, Any] | list[Any], max_depth: int | None, l
                 continue
             pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
         elif limit is not None and not out_of_range and not isinstance(item, bool):
-            if (isinstance(item, int) or (isinstance(item, float) and item.is_integer())) and abs(item) > limit:
+            if isinstance(item, int) and abs(item) > limit:
                 out_of_range = True
     if too_deep:
         found.append(f"Must not nest objects and arrays more than {max_depth} levels deep")

@@ -42,7 +42,7 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise BadRequestError("Request body is empty; expected JSON")
     try:
-        return jsonutil.loads(raw)
+        return jsonutil.loads_input(raw)
     except jsonutil.JSONDecodeError as exc:
         if "depth limit" in str(exc).lower():  # deeper than the parser goes (1,024): a limit, not a typo
             raise ValidationError.single(BODY, "Must not nest objects and arrays this deep") from None

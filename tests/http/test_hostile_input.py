@@ -78,13 +78,16 @@ async def test_content_data_nested_too_deep_or_with_huge_whole_numbers_is_a_vali
         beyond_the_parser = b'{"type": "note", "data": {"x": ' + b"[" * 2_000 + b"]" * 2_000 + b"}}"
         status, _, body = await post(port, "/api/v1/admin/content", beyond_the_parser)
         assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR" and "body" in body["error"]["fields"]
-        for number in (b"9007199254740993", b"-9007199254740993", b"18446744073709551616", b"1e300"):
+        for number in (b"9007199254740993", b"-9007199254740993", b"18446744073709551616",
+                       b"-123456789012345678901234567890"):
             status, _, body = await post(port, "/api/v1/admin/content",
                                          b'{"type": "note", "data": {"title": "n", "n": [' + number + b"]}}")
             assert status == 400 and "2^53" in body["error"]["fields"]["data"][0], (number, body)
         status, _, body = await post(port, "/api/v1/admin/content", b'{"type": "note", "data": {"title": "n", '
-                                                                     b'"n": 0.5, "m": -9007199254740992}}')
-        assert status == 201, body
+                                     b'"n": 0.5, "m": -9007199254740992, "f": 1e300, "g": 1.8446744073709552e19, '
+                                     b'"s": "18446744073709551616"}}')
+        assert status == 201, body  # floats written as floats, and digits in strings, are data like any other
+        assert body["data"]["data"]["f"] == 1e300 and body["data"]["data"]["s"] == "18446744073709551616"
 
 
 async def test_mcp_create_and_update_tools_refuse_deep_data_with_fields(settings: Settings) -> None:

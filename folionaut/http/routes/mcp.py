@@ -198,7 +198,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     if version is not None and version not in SUPPORTED_VERSIONS:
         return _rpc(unsupported_version_error(version), 400)
     try:
-        message = jsonutil.loads(await request.read())
+        message = jsonutil.loads_input(await request.read())
     except (jsonutil.JSONDecodeError, ValueError, RecursionError):
         return _rpc_error(400, PARSE_ERROR, "Parse error: the body is not valid JSON")
     if version in MODERN_VERSIONS:
