@@ -28,6 +28,7 @@ log = get_logger("server")
 #: In-flight requests get this long to finish after a stop signal.
 SHUTDOWN_GRACE_SECONDS = 30.0
 
+
 def connection_limits(settings: Settings, descriptors: int) -> ConnectionLimits:
     """The connection settings, the cap fitted to the open-file limit (``descriptors``)."""
     return ConnectionLimits(
