@@ -265,11 +265,16 @@ def check(config_path: str | None) -> None:
     when LLM_API_KEY is set. Read-only; suitable as a container health check.
     Exit codes: 0 all ok, 1 a check failed, 2 usage or configuration error.
     """
+    from folionaut.operations.admin_key import check_production_key
     from folionaut.operations.check import CheckResult, run_checks
 
     settings = settings_from(config_path)
     if settings.is_production and not settings.admin_api_key:
         fail("ADMIN_API_KEY: expected an explicit key of at least 32 characters in production", EXIT_USAGE)
+    try:
+        check_production_key(settings)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
     click.echo(CheckResult("settings", True, f"{settings.environment} environment").line())
     results = run_async(lambda: run_checks(settings, lambda result: click.echo(result.line())))
     if not all(result.ok for result in results):

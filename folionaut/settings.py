@@ -102,7 +102,8 @@ class Settings:
         "Redis for shared cache, rate limits, sessions and idempotency; empty keeps them in process.")
     admin_api_key: str = setting(
         "ADMIN_API_KEY", parse_admin_key, "",
-        "Admin key (X-Admin-Key), at least 32 characters; generated into the data directory "
+        "Admin key (X-Admin-Key), at least 32 characters (in production at least 12 different ones); generated "
+        "into the data directory "
         "when empty outside production.", secret=True)
     metrics_token: str = setting(
         "METRICS_TOKEN", parse_str, "",
@@ -240,6 +241,24 @@ class Settings:
         "Apply token-bucket rate limits.")
     feature_audit_log: bool = setting(
         "FEATURE_AUDIT_LOG", parse_bool, True, "Write content_history rows.")
+
+    # Connection limits at the edge (issue 15): slow or idle clients are closed, open connections capped.
+    http_head_timeout_ms: int = setting(
+        "HTTP_HEAD_TIMEOUT_MS", parse_int(100, 600_000), 10_000,
+        "How long a client may take to send a complete request head (request line and headers), in "
+        "milliseconds, from connecting or from its first byte after an idle keep-alive; then the connection "
+        "is closed.")
+    http_keepalive_timeout_ms: int = setting(
+        "HTTP_KEEPALIVE_TIMEOUT_MS", parse_int(100, 3_600_000), 75_000,
+        "How long an idle keep-alive connection stays open waiting for its next request, in milliseconds.")
+    http_body_timeout_ms: int = setting(
+        "HTTP_BODY_TIMEOUT_MS", parse_int(100, 600_000), 30_000,
+        "How long a client may take to send a request body once its head has arrived, in milliseconds; "
+        "then the connection is closed.")
+    http_max_connections: int = setting(
+        "HTTP_MAX_CONNECTIONS", parse_int(8, 1_000_000), 4096,
+        "Open connections per process; past it the oldest idle connection is closed for the new one. "
+        "Lowered at start to fit the open-file limit (less 64 descriptors for files and the database).")
 
     @property
     def is_production(self) -> bool:

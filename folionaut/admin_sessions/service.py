@@ -98,7 +98,7 @@ class AdminSessions:
     async def resolve(self, secret: str) -> AdminSession | None:
         """The live session this cookie secret opens, or None (unknown, signed out, expired, or what
         signed in no longer holds: another admin key, a revoked or expired token)."""
-        if not secret or len(secret) > 200:
+        if not secret or len(secret) > 200 or not secret.isascii():  # ours are ASCII; other bytes cannot hash
             return None
         stored = await self.repository.live(_hash(secret), iso_timestamp(self.clock.time()))
         if stored is None:

@@ -21,7 +21,8 @@ from folionaut.content.models import STATUSES
 from folionaut.core.schema import Schema, object_schema
 
 __all__ = [
-    "CONTENT_CREATE", "CONTENT_UPDATE", "CONTENT_UPDATE_FIELDS", "DATA", "ID_PREFIX", "MAX_SORT_ORDER", "MAX_VERSION",
+    "CONTENT_CREATE", "CONTENT_UPDATE", "CONTENT_UPDATE_FIELDS", "DATA", "ID_PREFIX", "MAX_DATA_DEPTH",
+    "MAX_DATA_INTEGER", "MAX_SORT_ORDER", "MAX_VERSION",
     "NAME", "NAME_PATTERN", "NAME_RULE", "RESTORE", "SORT_ORDER", "STATUS", "VERSION", "is_name",
 ]
 
@@ -30,11 +31,16 @@ NAME_PATTERN = re.compile(r"[a-z0-9-]{1,100}")
 ID_PREFIX = "content_"
 MAX_SORT_ORDER = 2**31 - 1
 MAX_VERSION = 2**53  # JSON numbers stay exact up to here
+#: Objects and arrays nested at most this deep in an item's data (serialising fails near 254 levels).
+MAX_DATA_DEPTH = 64
+#: Whole numbers in an item's data stay within plus or minus this (exact in JSON everywhere).
+MAX_DATA_INTEGER = 2**53
 
 NAME: Schema = {"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$", "minLength": 1, "maxLength": 100,
                 "x-message": NAME_RULE}
-DATA: Schema = {"type": "object", "minProperties": 1,
-                "description": 'The item\'s fields, e.g. {"title": "…", "description": "…"}'}
+DATA: Schema = {"type": "object", "minProperties": 1, "x-maxDepth": MAX_DATA_DEPTH, "x-integerLimit": MAX_DATA_INTEGER,
+                "description": 'The item\'s fields, e.g. {"title": "…", "description": "…"}: objects and arrays '
+                               f'nested at most {MAX_DATA_DEPTH} deep, whole numbers within ±2^53'}
 STATUS: Schema = {"type": "string", "enum": list(STATUSES), "description": "Only published items are public"}
 SORT_ORDER: Schema = {"type": "integer", "minimum": -MAX_SORT_ORDER, "maximum": MAX_SORT_ORDER,
                       "description": "Display order, lowest first"}

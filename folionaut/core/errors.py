@@ -45,6 +45,13 @@ class BadRequestError(AppError):
     status = 400
 
 
+class HttpVersionNotSupportedError(AppError):
+    """A request line naming an HTTP version other than 1.0 or 1.1."""
+
+    code = "HTTP_VERSION_NOT_SUPPORTED"
+    status = 505
+
+
 class UnauthorizedError(AppError):
     """No credential, or one that is not (or no longer) valid; the HTTP answer carries WWW-Authenticate."""
 

@@ -6,7 +6,11 @@ and checked here. Only the keywords our inputs use are understood: ``type``
 (object, string, integer, boolean, array), ``properties``, ``required``,
 ``additionalProperties: false``, ``minProperties``, ``enum``, ``minLength``,
 ``maxLength``, ``pattern``, ``minimum``, ``maximum``, and for arrays ``items``,
-``minItems``, ``maxItems`` and ``uniqueItems``. A ``x-message`` on a
+``minItems``, ``maxItems`` and ``uniqueItems``; and two annotations of ours for
+free-form values (content ``data``): ``x-maxDepth`` (objects and arrays nested at
+most this deep, the value itself counting as 1) and ``x-integerLimit`` (whole
+numbers anywhere inside within plus or minus this; ``jsonutil.loads_input`` keeps
+one too large for 64 bits a whole number, so it counts). A ``x-message`` on a
 property replaces the generic message when its string rules fail (a JSON Schema
 annotation, ignored by other validators).
 
@@ -114,6 +118,32 @@ def value_problems(schema: Schema, value: object) -> list[str]:
         found.append("Must not be empty")
     if isinstance(value, list):
         found.extend(_array_problems(schema, value))
+    if isinstance(value, dict | list) and ("x-maxDepth" in schema or "x-integerLimit" in schema):
+        found.extend(_nested_problems(value, schema.get("x-maxDepth"), schema.get("x-integerLimit")))
+    return found
+
+
+def _nested_problems(value: dict[str, Any] | list[Any], max_depth: int | None, limit: int | None) -> list[str]:
+    """Depth and whole-number range of everything inside a free-form value (without recursion: a value
+    nested a thousand deep must not exhaust the stack here)."""
+    found: list[str] = []
+    too_deep = out_of_range = False
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if max_depth is not None and depth > max_depth:
+                too_deep = True
+                continue
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        elif limit is not None and not out_of_range and not isinstance(item, bool):
+            if isinstance(item, int) and abs(item) > limit:
+                out_of_range = True
+    if too_deep:
+        found.append(f"Must not nest objects and arrays more than {max_depth} levels deep")
+    if out_of_range:
+        found.append(f"Whole numbers must be between -{limit} and {limit} (2^53: beyond it JSON numbers "
+                     "are not exact); send larger ones as strings")
     return found
 
 

@@ -79,7 +79,8 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         async with runtime:
-            state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache))
+            state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache),
+                                                 vary_origin=bool(settings.cors_origins))
             if runtime.mcp is not None:
                 state.mcp_sessions = SessionStore(runtime.records, runtime.clock, runtime.process_id)
                 # HTTP+SSE messages another worker or instance received for a stream held here.

@@ -65,7 +65,10 @@ CredentialResolver = Callable[[web.Request], Awaitable[Principal | None]]
 
 
 def _matches(given: str, expected: str) -> bool:
-    return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
+    # Header values are the request's bytes decoded with surrogateescape: bytes that are not UTF-8 come
+    # back as they were sent (a plain encode() raised on them: a 500, issue 15), so they compare as bytes.
+    return bool(given and expected) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                            expected.encode())
 
 
 def _invalid(what: str) -> UnauthorizedError:

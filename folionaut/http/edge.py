@@ -41,7 +41,9 @@ from aiohttp.abc import AbstractMatchInfo
 from folionaut.core import jsonutil
 from folionaut.core.errors import (
     AppError,
+    BadRequestError,
     DatabaseUnavailableError,
+    HttpVersionNotSupportedError,
     InternalError,
     NotFoundError,
     PayloadTooLargeError,
@@ -62,13 +64,13 @@ from folionaut.http.streaming import STREAM_EDGE, StreamEdge
 from folionaut.resilience.ratelimit import RateLimitDecision, RateLimiter
 from folionaut.runtime import Runtime
 
-__all__ = ["Middleware", "error_body", "error_response", "make_edge"]
+__all__ = ["Middleware", "error_body", "error_response", "make_edge", "protocol_error_response"]
 
 log = get_logger("http")
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def error_body(error: AppError, request_id: str) -> dict[str, object]:
@@ -88,6 +90,32 @@ def error_response(error: AppError, request_id: str) -> web.Response:
         response.headers["Retry-After"] = str(error.retry_after)
     if (authenticate := challenge(error)) is not None:  # 401, and 403 (the scope that was needed)
         response.headers["WWW-Authenticate"] = authenticate
+    return response
+
+
+def _protocol_error(status: int) -> AppError:
+    if status == 505:
+        return HttpVersionNotSupportedError("HTTP version not supported: send HTTP/1.1 (or HTTP/1.0)")
+    if status == 504:
+        return RequestTimeoutError("Request timed out")
+    if 400 <= status < 500:
+        return BadRequestError("Malformed HTTP request")
+    return InternalError()
+
+
+def protocol_error_response(status: int, problem: str) -> web.Response:
+    """The answer to a request that never reached the edge middleware: one aiohttp's parser refused
+    (``http/fastpath/server_protocol.py``). The same envelope and headers as every other error, and a
+    log line naming the problem (a class of error, never the request's bytes) with a new request id."""
+    rid = secrets.token_hex(16)  # rare: no need for the edge's counter (nor its per-process prefix)
+    token = request_id_var.set(rid)
+    try:
+        log.warning("malformed request: %s", problem, extra={"status": status})
+    finally:
+        request_id_var.reset(token)
+    response = error_response(_protocol_error(status), rid)
+    response.headers["X-Request-Id"] = rid
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
@@ -144,7 +172,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
 
     def request_id(request: web.Request) -> str:
         incoming = request.headers.get("X-Request-Id")
-        if incoming and _SANE_REQUEST_ID.match(incoming):
+        if incoming and _SANE_REQUEST_ID.fullmatch(incoming):
             return incoming
         return f"{id_prefix}{next(id_counter):016x}"
 
@@ -233,8 +261,10 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
         if origin and (allow_any_origin or origin.rstrip("/") in allowed_origins):
             response.headers["Access-Control-Allow-Origin"] = "*" if allow_any_origin else origin
             response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            if not allow_any_origin:
-                response.headers.add("Vary", "Origin")
+        # Every answer, for any Origin or none: the CORS headers depend on it, so a shared cache must not
+        # hand one origin's answer to another (a cached read's head says so already: PublishedResponses).
+        if type(response) is not PreparedResponse or not response.varies_on_origin:
+            response.headers.add("Vary", "Origin")
 
     def finish(request: web.Request, response: web.StreamResponse, rid: str,
                decision: RateLimitDecision | None,

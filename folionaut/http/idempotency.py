@@ -59,7 +59,7 @@ RECORD_TTL_SECONDS = 24 * 60 * 60
 #: Response headers worth replaying; the edge middleware adds request id, security and CORS headers itself.
 REPLAYED_HEADERS = ("Content-Type", "ETag", "Location", "Cache-Control")
 # Visible ASCII, as Stripe and the IETF httpapi draft use; long enough for UUIDs and hashes.
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # How often to look at a pending record owned by another instance (seconds, growing).
 _POLL_START, _POLL_MAX = 0.01, 0.25
 _RECEIPT = web.RequestKey("write_receipt", WriteReceipt)
@@ -119,7 +119,7 @@ async def respond_idempotently(request: web.Request, handler: Handler) -> web.St
     idempotency_key = request.headers.get(HEADER)
     if idempotency_key is None:
         return await handler(request)
-    if not _VALID_KEY.match(idempotency_key):
+    if not _VALID_KEY.fullmatch(idempotency_key):
         raise ValidationError.single(HEADER, "Must be 1-255 visible ASCII characters")
     runtime = request.app[RUNTIME]
     store = runtime.records

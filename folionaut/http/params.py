@@ -26,10 +26,11 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValidationError.single(name, "Expected integer") from None
+    # ASCII digits only: int() also takes "1_0", "١٢" (Arabic-Indic digits) and surrounding spaces.
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
+        raise ValidationError.single(name, "Expected an integer written in ASCII digits 0-9")
+    value = int(raw)
     if not low <= value <= high:
         raise ValidationError.single(name, f"Must be between {low} and {high}")
     return value

@@ -107,8 +107,11 @@ class _Heads:
 class PublishedResponses:
     """Cached reads as responses, in the content coding the request prefers."""
 
-    def __init__(self, reads: PublishedReads) -> None:
+    def __init__(self, reads: PublishedReads, *, vary_origin: bool = False) -> None:
         self.reads = reads
+        # With CORS_ORIGINS set the edge's CORS headers depend on Origin: caches must keep answers apart.
+        self._vary = "Accept-Encoding, Origin" if vary_origin else "Accept-Encoding"
+        self._vary_origin = vary_origin
         # Accept-Encoding value -> coding: browsers send a handful of fixed strings, parsed once each.
         self._choices: dict[str, str] = {}
 
@@ -144,15 +147,19 @@ class PublishedResponses:
     def _answer(self, request: web.Request, representation: CacheEntry, cache_control: str) -> PreparedResponse:
         heads = representation.prepared
         if type(heads) is not _Heads or heads.cache_control != cache_control:
-            heads = representation.prepared = _heads(representation, cache_control)
+            heads = representation.prepared = _heads(representation, cache_control, self._vary)
         if none_match(request.headers.get("If-None-Match"), representation.etag):
-            return PreparedResponse(304, heads.not_modified)
-        return PreparedResponse(200, heads.full, representation.body)
+            response = PreparedResponse(304, heads.not_modified)
+        else:
+            response = PreparedResponse(200, heads.full, representation.body)
+        if self._vary_origin:
+            response.varies_on_origin = True
+        return response
 
 
-def _heads(representation: CacheEntry, cache_control: str) -> _Heads:
+def _heads(representation: CacheEntry, cache_control: str, vary: str) -> _Heads:
     # The 304 carries what the 200 would have said about caching (RFC 9110 §15.4.5).
-    validators = {"ETag": representation.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    validators = {"ETag": representation.etag, "Cache-Control": cache_control, "Vary": vary}
     full = {**validators, "Content-Type": JSON_CONTENT_TYPE, "Content-Length": str(len(representation.body))}
     if representation.coding != "identity":
         full["Content-Encoding"] = representation.coding

@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from folionaut.core import jsonutil
-from folionaut.core.errors import BadRequestError, PayloadTooLargeError
+from folionaut.core.errors import BadRequestError, PayloadTooLargeError, ValidationError
+from folionaut.core.schema import BODY
 from folionaut.http.headers import JSON_CONTENT_TYPE
 
 JSON_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
@@ -41,6 +42,8 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise BadRequestError("Request body is empty; expected JSON")
     try:
-        return jsonutil.loads(raw)
-    except jsonutil.JSONDecodeError:
+        return jsonutil.loads_input(raw)
+    except jsonutil.JSONDecodeError as exc:
+        if "depth limit" in str(exc).lower():  # deeper than the parser goes (1,024): a limit, not a typo
+            raise ValidationError.single(BODY, "Must not nest objects and arrays this deep") from None
         raise BadRequestError("Malformed JSON in request body") from None

@@ -196,7 +196,7 @@ class McpServer:
     async def handle_text(self, raw: bytes | str, state: ConnectionState) -> Any | None:
         """Parse one JSON text and answer it; None when nothing is owed (notifications only)."""
         try:
-            message = jsonutil.loads(raw)
+            message = jsonutil.loads_input(raw)
         except (jsonutil.JSONDecodeError, ValueError, RecursionError):
             return error_response(None, PARSE_ERROR, "Parse error: the message is not valid JSON")
         return await self.handle(message, state)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: The outcomes of a webhook delivery attempt (folionaut/webhooks/models.py OUTCOMES).
 WEBHOOK_OUTCOMES = ("delivered", "retrying", "failed", "disabled")
+#: Why the server closed a client's connection (http/fastpath/server_protocol.py).
+CONNECTION_CLOSE_REASONS = ("head_timeout", "body_timeout", "shed", "refused")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 HTTP_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
@@ -316,6 +318,12 @@ class Metrics:
         self.webhook_queue_depth.labels()  # exists (at 0) from the start
         self.database_connection_errors = CounterSeries(
             "database_connection_errors_total", "Database failures seen by requests and probes")
+        self.http_connections_closed = CounterSeries(
+            "http_connections_closed_total", "Connections the server closed on a client: head_timeout (request "
+            "head not complete in time), body_timeout (body not complete in time), shed (an idle connection "
+            "closed for a new one at the connection cap), refused (at the cap with none idle)", ("reason",))
+        for reason in CONNECTION_CLOSE_REASONS:
+            self.http_connections_closed.labels(reason)
         self._series: list[_Series] = [
             value for value in vars(self).values() if isinstance(value, _Series)]
 

@@ -12,9 +12,24 @@ from folionaut.core.errors import ConfigError
 from folionaut.core.logging import get_logger
 from folionaut.settings import Settings
 
+__all__ = ["ADMIN_KEY_FILE", "MIN_DISTINCT_KEY_CHARACTERS", "check_production_key", "ensure_admin_key"]
+
 log = get_logger("bootstrap")
 
 ADMIN_KEY_FILE = "admin_key"
+#: A production admin key has at least this many different characters (32 × "a" has one; a generated
+#: key, 43 URL-safe characters, has about 30).
+MIN_DISTINCT_KEY_CHARACTERS = 12
+
+
+def check_production_key(settings: Settings) -> None:
+    """Refuse (ConfigError) a configured production admin key with too little variety; length is checked
+    when the setting is read."""
+    key = settings.admin_api_key
+    if settings.is_production and key and len(set(key)) < MIN_DISTINCT_KEY_CHARACTERS:
+        raise ConfigError("ADMIN_API_KEY", f"a key with at least {MIN_DISTINCT_KEY_CHARACTERS} different characters "
+                          f"in production (this one has {len(set(key))}); generate one with: "
+                          "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
 
 
 def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
@@ -23,6 +38,7 @@ def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
     Production refuses to invent one: an operator must set ADMIN_API_KEY.
     """
     if settings.admin_api_key:
+        check_production_key(settings)
         return settings
     if settings.is_production:
         raise ConfigError("ADMIN_API_KEY", "an explicit key of at least 32 characters in production")
@@ -33,7 +49,7 @@ def ensure_admin_key(settings: Settings, announce: bool = True) -> Settings:
         if len(key) < 32:
             raise ConfigError(str(key_file), "a stored admin key of at least 32 characters (delete it to regenerate)")
         return settings.replace(admin_api_key=key)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # drafts, transcripts and this key: the owner only
     key = secrets.token_urlsafe(32)
     # Create with 0600 from the start: the key is never readable by others, even briefly.
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

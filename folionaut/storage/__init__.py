@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from folionaut.settings import Settings
 from folionaut.storage.base import Database, ExecResult, Row, Statement
 
@@ -20,4 +22,5 @@ async def open_database(settings: Settings) -> Database:
         )
     from folionaut.storage.sqlite import SQLiteDatabase
 
-    return await SQLiteDatabase.open(settings.database_path)
+    path = settings.database_path
+    return await SQLiteDatabase.open(path, private_directory=path.parent == Path(settings.data_dir))

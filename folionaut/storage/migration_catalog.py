@@ -31,7 +31,7 @@ def available_migrations() -> list[Migration]:
     folder = resources.files("folionaut.storage") / "migrations"
     found = []
     for entry in folder.iterdir():
-        match = _FILE_PATTERN.match(entry.name)
+        match = _FILE_PATTERN.fullmatch(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda m: m.version)

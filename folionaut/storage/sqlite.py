@@ -19,9 +19,12 @@ from typing import Any
 import aiosqlite
 
 from folionaut.core.errors import DatabaseError, DatabaseUnavailableError
+from folionaut.core.logging import get_logger
 from folionaut.storage.base import ExecResult, Params, Row, Statement
 from folionaut.storage.errors import ConstraintViolation
 from folionaut.storage.sqltext import split_statements
+
+log = get_logger("storage")
 
 BUSY_TIMEOUT_MS = 5000
 #: Page cache during a bulk load, in KiB (negative: SQLite's unit for "kibibytes").
@@ -63,9 +66,12 @@ class SQLiteDatabase:
         self._probe_fd: int | None = None
 
     @classmethod
-    async def open(cls, path: Path, readers: int = 3) -> SQLiteDatabase:
+    async def open(cls, path: Path, readers: int = 3, *, private_directory: bool = False) -> SQLiteDatabase:
+        """Open (creating it if need be) the database at ``path``. Its files are made 0600 (drafts, chat
+        transcripts, token hashes); ``private_directory``: its directory 0700 too (the data directory)."""
         db = cls(path, readers)
         try:
+            _make_private(path, private_directory)
             await db._connect()
         except BaseException:
             await db.close()
@@ -83,7 +89,6 @@ class SQLiteDatabase:
         return conn
 
     async def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._new_connection()
         try:
             await self._writer.execute("PRAGMA journal_mode = WAL")
@@ -246,3 +251,37 @@ class SQLiteDatabase:
         if self._probe_fd is not None:  # last: closing it releases this process's locks on the file
             os.close(self._probe_fd)
             self._probe_fd = None
+
+
+#: Files of a SQLite database in WAL mode: SQLite makes the -wal and -shm with the database file's mode.
+_DATABASE_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path, private_directory: bool) -> None:
+    """The database readable by its owner only: a new file is created 0600 (an empty file is an empty
+    database), existing ones (an older install's 0644, a restored copy) are narrowed."""
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif private_directory:
+        _narrow(directory, 0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # cannot create it: connecting reports why, in the usual words
+    for suffix in _DATABASE_FILE_SUFFIXES:
+        _narrow(Path(f"{path}{suffix}"), 0o600)
+
+
+def _narrow(path: Path, mode: int) -> None:
+    try:
+        current = path.stat().st_mode & 0o777
+    except OSError:
+        return  # not there (no WAL yet), or not ours to look at
+    if current & ~mode:
+        try:
+            os.chmod(path, current & mode)
+        except PermissionError:  # not ours to change (another user's file): say so, keep serving
+            log.warning("could not make %s private (mode %o)", path.name, current)

@@ -19,6 +19,7 @@ from tests.helpers.fake_llm import (
     RecordingSleep,
     Scripted,
     answer,
+    bad_request,
     hang,
     server_error,
     tool_call,
@@ -587,3 +588,19 @@ async def test_a_wrong_api_key_is_502_and_counts_against_the_breaker(
         assert not any("sk-a-wrong-key" in line for line in logged)
         assert len(provider.chat_requests) == 5
         assert breaker_state(await metrics_text(client, admin_headers)) == 2
+
+
+async def test_the_providers_error_text_is_logged_and_never_shown_to_visitors(
+    start: Start, chat_settings: Settings, fake_llm: FakeLLM, caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider_text = "upstream llm-gw-7.corp.internal refused org-3f9a2c: quota for project vision-internal"
+    client = await start(chat_settings.replace(llm_max_retries=0))
+    fake_llm.enqueue(bad_request(provider_text))
+    response = await ask(client)
+    assert response.status == 502
+    error = (await response.json())["error"]
+    assert error["code"] == "LLM_ERROR"
+    assert error["message"] == "The AI assistant is temporarily unavailable; please try again shortly"
+    assert "corp.internal" not in await response.text() and "org-3f9a2c" not in await response.text()
+    logged = [record.getMessage() for record in caplog.records if record.name == "folionaut.chat"]
+    assert any("org-3f9a2c" in line and "HTTP 400" in line for line in logged), logged

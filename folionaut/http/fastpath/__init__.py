@@ -7,11 +7,13 @@ its measured gain (side by side with the previous build, from the benchmark
 page) and the test that guards it. Tricks that reach into aiohttp live in this
 package; the others live where their subject does and point back here.
 
-aiohttp internals are used only by ``prepared.py`` (it subclasses
+aiohttp internals are used by ``prepared.py`` (it subclasses
 ``StreamResponse`` and sets its private fields as aiohttp's own ``Response``
-does). aiohttp is pinned to the minor release these tests pass on
+does) and ``server_protocol.py`` (it subclasses ``RequestHandler``, ``Server``
+and ``AppRunner``). aiohttp is pinned to the minor release these tests pass on
 (``pyproject.toml``); ``tests/http/test_prepared.py`` compares the bytes on the
-wire with aiohttp's and fails first when an upgrade changes those internals.
+wire with aiohttp's, and ``tests/http/test_server_protocol.py`` checks the
+internals the protocol reads; they fail first when an upgrade changes them.
 
 1. Pre-serialised responses (``prepared.PreparedResponse``; heads made once per
    representation by ``http/published.PublishedResponses`` and kept on it, so they
@@ -81,4 +83,11 @@ wire with aiohttp's and fails first when an upgrade changes those internals.
     encoded again: half of a 10,000-item rebuild. Guard:
     tests/content/test_public_reads.py (odd spacing and non-object values read
     the same in lists, the bundle and single reads).
+16. Connection limits inside aiohttp's protocol (``server_protocol.EdgeProtocol``,
+    issue 15): a head timer only on a connection's first request or when a read
+    leaves a head incomplete, a body timer only when a parsed request's body is
+    not all there, the HTTP version checked on the parsed message; a whole head in
+    one read (nearly every request) arms no timer. Not a speed-up but a cost kept
+    small: instructions per cached read in docs/benchmarks.md ("Edge hardening").
+    Guard: tests/http/test_server_protocol.py, tests/http/test_stalled_sockets.py.
 """

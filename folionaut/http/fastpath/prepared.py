@@ -88,6 +88,8 @@ class PreparedResponse(web.StreamResponse):
     """
 
     request_id: str | None = None
+    #: The serialised head says ``Vary: Origin`` already (the edge adds it to the others when CORS is on).
+    varies_on_origin = False
     _headers = _NO_HEADERS  # until something adds a header: most never do
 
     def __init__(self, status: int, head: bytes, body: bytes = b"") -> None:

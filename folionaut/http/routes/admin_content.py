@@ -54,7 +54,7 @@ def _expected_version(request: web.Request, body_version: int | None) -> int | N
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return body_version
-    match = _IF_MATCH.match(header)
+    match = _IF_MATCH.fullmatch(header)
     if not match:
         raise ValidationError.single("If-Match", 'Expected the item\'s ETag (W/"v3") or its version number')
     version = int(match.group(1) or match.group(2))

@@ -198,7 +198,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     if version is not None and version not in SUPPORTED_VERSIONS:
         return _rpc(unsupported_version_error(version), 400)
     try:
-        message = jsonutil.loads(await request.read())
+        message = jsonutil.loads_input(await request.read())
     except (jsonutil.JSONDecodeError, ValueError, RecursionError):
         return _rpc_error(400, PARSE_ERROR, "Parse error: the body is not valid JSON")
     if version in MODERN_VERSIONS:
@@ -378,7 +378,7 @@ async def _hand_to_stream_holder(request: web.Request, session: HttpSession, mes
     body = {"session": session.id, "message": message.decode("utf-8", "replace")}
     group, _, index = session.owner.rpartition(":")
     siblings = runtime.siblings
-    if siblings is not None and group == siblings.group.directory.name and index.isdigit():
+    if siblings is not None and group == siblings.group.directory.name and index.isascii() and index.isdigit():
         return await siblings.tell_one(int(index), SSE_RELAY, body)
     return runtime.bus is not None and await runtime.bus.send(session.owner, SSE_RELAY, body)
 
