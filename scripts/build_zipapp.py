@@ -5,6 +5,8 @@
     python scripts/build_zipapp.py --platform linux-aarch64 # the same for ARM servers
     python scripts/build_zipapp.py --lock                   # re-resolve requirements.lock (needs python3.11–3.13)
     python scripts/build_zipapp.py --output X               # build somewhere else (tests, benchmarks)
+    python scripts/build_zipapp.py --fetch-only             # only download the wheels (.ci/run, before pytest)
+    python scripts/build_zipapp.py --offline                # build from the wheelhouse alone, no index
 
 Settings come from ``shiv.toml``. For every target interpreter (cp311, cp312, cp313) the
 build installs exactly that target's pins of the lock, as wheels for the target platform
@@ -14,7 +16,8 @@ the installed set is precisely the runtime closure of folionaut for that target,
 naming the package when a wheel is missing. Files identical in every target go into the
 zipapp once (``site-packages/``), the rest per target (``site-packages-cp3XX/``, the native
 extensions and their metadata). Our bootstrap (scripts/zipapp_bootstrap.py) picks the set at
-start and hands over to shiv's runtime. pip's cache makes a rebuild work offline.
+start and hands over to shiv's runtime. Every wheel is first downloaded into a wheelhouse
+(build/wheelhouse); the installs read only from there, so ``--offline`` reaches no index.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ BOOTSTRAP = Path(__file__).resolve().parent / "zipapp_bootstrap.py"
 #: Patch releases a target's markers are evaluated at: a pin is in a target's closure when any
 #: release of that minor version needs it (async-timeout: python_full_version < "3.11.3").
 PATCH_RELEASES = range(0, 40)
+#: Where the wheels of every target are downloaded to, and built from (git-ignored).
+DEFAULT_WHEELHOUSE = ROOT / "build" / "wheelhouse"
 #: shiv's reproducible timestamp (SOURCE_DATE_EPOCH overrides it, as for shiv).
 DEFAULT_EPOCH = 315532800
 
@@ -328,23 +333,48 @@ def verify_site_packages(site: Path, config: ZipappConfig, target: Target, spec:
         raise BuildError("the migrations SQL files are not in the built package (package-data)")
 
 
-def install_target(work: Path, wheel: Path, config: ZipappConfig, target: Target, spec: PlatformSpec,
-                   lock: list[LockLine], quiet: bool) -> Path:
-    """Exactly the target's pins, as wheels for the target, plus folionaut itself."""
-    site = work / f"site-{target.tag}"
+def target_requirements(work: Path, target: Target, spec: PlatformSpec, lock: list[LockLine]) -> tuple[Path, dict]:
     wanted = pins_for_target(lock, target, spec.machines)
-    requirements = work / f"requirements-{target.tag}.txt"
+    requirements = work / f"requirements-{spec.name}-{target.tag}.txt"
     # Markers were evaluated above for the target (pip would evaluate them for the running Python).
     requirements.write_text("".join(f"{n}=={v}\n" for n, v in sorted(wanted.items())), encoding="utf-8")
+    return requirements, wanted
+
+
+def wheel_selection(target: Target, spec: PlatformSpec) -> list[str]:
+    return ["--no-deps", "--only-binary=:all:", "--implementation", "cp", "--python-version", target.dotted,
+            "--abi", target.tag, *[arg for p in spec.wheel_platforms for arg in ("--platform", p)]]
+
+
+def fetch(work: Path, wheelhouse: Path, config: ZipappConfig, spec: PlatformSpec, lock: list[LockLine],
+          quiet: bool) -> None:
+    """Download every target's wheels (and the build backend) into the wheelhouse: the one step online."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    pip = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input", "-d", str(wheelhouse)]
+    if quiet:
+        pip.append("--quiet")
+    for target in config.targets:
+        requirements, _ = target_requirements(work, target, spec, lock)
+        run([*pip, *wheel_selection(target, spec), "-r", str(requirements)], quiet,
+            f"no wheel for every pin of {config.lock.name} for {target.tag} on {spec.name} "
+            f"({', '.join(spec.wheel_platforms)}): refusing to build a file that would break at run time")
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        backend = tomllib.load(handle)["build-system"]["requires"]
+    run([*pip, "--only-binary=:all:", *backend], quiet)
+
+
+def install_target(work: Path, wheelhouse: Path, wheel: Path, config: ZipappConfig, target: Target,
+                   spec: PlatformSpec, lock: list[LockLine], quiet: bool) -> Path:
+    """Exactly the target's pins, as wheels for the target from the wheelhouse, plus folionaut itself."""
+    site = work / f"site-{target.tag}"
+    requirements, wanted = target_requirements(work, target, spec, lock)
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile",
-           "--target", str(site), "--no-deps", "--only-binary=:all:", "--implementation", "cp",
-           "--python-version", target.dotted, "--abi", target.tag,
-           *[arg for p in spec.wheel_platforms for arg in ("--platform", p)]]
+           "--no-index", "--find-links", str(wheelhouse), "--target", str(site), *wheel_selection(target, spec)]
     if quiet:
         pip.append("--quiet")
     run([*pip, "-r", str(requirements)], quiet,
-        f"no wheel for every pin of {config.lock.name} for {target.tag} on {spec.name} "
-        f"({', '.join(spec.wheel_platforms)}): refusing to build a file that would break at run time")
+        f"no wheel for every pin of {config.lock.name} for {target.tag} on {spec.name} in {wheelhouse} "
+        "(build without --offline to fetch them): refusing to build a file that would break at run time")
     run([*pip, str(wheel)], quiet)
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts point at the build venv's python
     forget_install_paths(site)
@@ -423,7 +453,8 @@ def write_archive(output: Path, sites: dict[Target, Path], config: ZipappConfig,
     return len(shared)
 
 
-def build(config: ZipappConfig, output: Path, platform_name: str, quiet: bool = False) -> Path:
+def build(config: ZipappConfig, output: Path, platform_name: str, wheelhouse: Path = DEFAULT_WHEELHOUSE,
+          offline: bool = False, fetch_only: bool = False, quiet: bool = False) -> Path:
     try:
         import shiv  # noqa: F401
     except ImportError:
@@ -434,14 +465,23 @@ def build(config: ZipappConfig, output: Path, platform_name: str, quiet: bool = 
         raise BuildError(f"unknown platform {platform_name!r} (shiv.toml knows: {', '.join(config.platforms)})")
     lock = read_lock(config.lock)
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="folionaut-zipapp-") as tmp:
         work = Path(tmp)
+        if not offline:
+            fetch(work, wheelhouse, config, spec, lock, quiet)
+        if fetch_only:
+            return wheelhouse
+        if not wheelhouse.is_dir():
+            raise BuildError(f"no wheelhouse at {wheelhouse}: run `python scripts/build_zipapp.py --fetch-only` "
+                             "(.ci/run does) or build without --offline")
         wheels = work / "wheel"
+        # The build backend comes from the wheelhouse too: an offline build reaches no index.
         run([sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--quiet",
-             "--wheel-dir", str(wheels), str(stage_source(work))], quiet)
+             "--no-index", "--find-links", str(wheelhouse), "--wheel-dir", str(wheels), str(stage_source(work))],
+            quiet, f"building the folionaut wheel failed (is setuptools in {wheelhouse}?)")
         [wheel] = wheels.glob("*.whl")  # installed --no-deps: its extras are the lock's business
-        sites = {t: install_target(work, wheel, config, t, spec, lock, quiet) for t in config.targets}
+        sites = {t: install_target(work, wheelhouse, wheel, config, t, spec, lock, quiet) for t in config.targets}
+        output.parent.mkdir(parents=True, exist_ok=True)
         write_archive(output, sites, config, spec)
     return output
 
@@ -522,6 +562,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build folionaut.pyz (settings in shiv.toml).")
     parser.add_argument("--output", type=Path, default=None, help="where to write the .pyz [shiv.toml output]")
     parser.add_argument("--platform", default=None, help="linux-x86_64 or linux-aarch64 [shiv.toml default_platform]")
+    parser.add_argument("--wheelhouse", type=Path, default=DEFAULT_WHEELHOUSE,
+                        help="where the wheels are downloaded to and built from [build/wheelhouse]")
+    parser.add_argument("--offline", action="store_true",
+                        help="reach no package index: every wheel must already be in the wheelhouse")
+    parser.add_argument("--fetch-only", action="store_true", help="only download the wheels into the wheelhouse")
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements.lock instead of building")
     parser.add_argument("--quiet", action="store_true", help="only print the result (or the error)")
     parser.add_argument("--print-closure", metavar="TAG", help=argparse.SUPPRESS)
@@ -535,7 +580,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {relock(config, args.quiet)}")
             return 0
         platform_name = args.platform or config.default_platform
-        output = build(config, args.output or config.output, platform_name, args.quiet)
+        output = build(config, args.output or config.output, platform_name, args.wheelhouse.resolve(),
+                       args.offline, args.fetch_only, args.quiet)
+        if args.fetch_only:
+            print(f"fetched the wheels of every target on {platform_name} into {output}")
+            return 0
     except BuildError as exc:
         print(f"build_zipapp: {exc}", file=sys.stderr)
         return 1
