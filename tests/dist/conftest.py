@@ -34,15 +34,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python scripts/build_zipapp.py --offline`` into a temp dir, once per session."""
+def require_wheelhouse() -> None:
+    """Skip (fail in CI) when the wheels were not fetched before pytest."""
     if not any(WHEELHOUSE.glob("*.whl")):
         message = (f"no wheels in {WHEELHOUSE.relative_to(ROOT)}: run `python scripts/build_zipapp.py --fetch-only` "
                    "before pytest (.ci/run does); tests never download")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python scripts/build_zipapp.py --offline`` into a temp dir, once per session."""
+    require_wheelhouse()
     output = tmp_path_factory.mktemp("dist") / "folionaut.pyz"
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_zipapp.py"), "--quiet", "--offline", "--output", str(output)],

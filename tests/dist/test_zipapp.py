@@ -119,7 +119,7 @@ def test_serve_in_an_empty_directory(zipapp: Path, shiv_root: Path, tmp_path: Pa
         assert status == 200 and body["checks"]["database"] == "ok"
         # The admin web app and the API reference travel inside the zipapp.
         for page in ("/admin", "/docs", "/static/admin.js", "/static/folionaut.css", "/static/favicon.svg"):
-            status, headers, body = server.request("GET", page)
+            status, _, body = server.request("GET", page)
             assert status == 200 and body, page
         assert "Folionaut admin" in server.request("GET", "/admin")[2]
 
