@@ -455,11 +455,6 @@ def write_archive(output: Path, sites: dict[Target, Path], config: ZipappConfig,
 
 def build(config: ZipappConfig, output: Path, platform_name: str, wheelhouse: Path = DEFAULT_WHEELHOUSE,
           offline: bool = False, fetch_only: bool = False, quiet: bool = False) -> Path:
-    try:
-        import shiv  # noqa: F401
-    except ImportError:
-        raise BuildError("shiv is not installed for this Python: run it as .venv/bin/python scripts/build_zipapp.py "
-                         "after the README's test set-up (the test extra brings shiv)") from None
     spec = config.platforms.get(platform_name)
     if spec is None:
         raise BuildError(f"unknown platform {platform_name!r} (shiv.toml knows: {', '.join(config.platforms)})")
@@ -471,6 +466,12 @@ def build(config: ZipappConfig, output: Path, platform_name: str, wheelhouse: Pa
             fetch(work, wheelhouse, config, spec, lock, quiet)
         if fetch_only:
             return wheelhouse
+        try:
+            import shiv  # noqa: F401
+        except ImportError:
+            raise BuildError("shiv is not installed for this Python: run it as .venv/bin/python "
+                             "scripts/build_zipapp.py after the README's test set-up (the test extra brings "
+                             "shiv)") from None
         if not wheelhouse.is_dir():
             raise BuildError(f"no wheelhouse at {wheelhouse}: run `python scripts/build_zipapp.py --fetch-only` "
                              "(.ci/run does) or build without --offline")
