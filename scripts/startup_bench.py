@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Startup figures for docs/benchmarks.md ("Startup and distribution").
 
-    .venv/bin/python scripts/startup_bench.py [--runs 5] [--pyz dist/folionaut.pyz]
+    .venv/bin/python scripts/startup_bench.py [--runs 5] [--pyz dist/folionaut.pyz] [--python PATH ...]
 
 Measures the time from process start to the first 200 on /api/health/live for:
   - ``python folionaut.py serve`` (the checkout, dependencies from the venv);
-  - the zipapp's first start (a fresh SHIV_ROOT: site-packages are extracted);
-  - the zipapp's later starts (SHIV_ROOT already holds the extraction);
+  - under every CPython 3.11–3.13 on the machine (Debian's python3, pyenv's; or each --python):
+    the zipapp's first start (a fresh SHIV_ROOT: its files are extracted and compiled) and
+    its later starts (SHIV_ROOT already holds the extraction);
 and the size of the .pyz. Every run uses a fresh, empty working directory, so
 each start also creates the SQLite file, applies the migrations and generates
 the admin key, as a first run on a new machine does. The zipapp runs under the
@@ -31,9 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from folionaut.settings import SETTINGS  # noqa: E402
+from tests.dist.conftest import cpythons, is_supported  # noqa: E402
 from tests.helpers.served import ServerProcess  # noqa: E402
-
-BARE_PYTHON = getattr(sys, "_base_executable", None) or sys.executable
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -83,7 +83,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--pyz", type=Path, default=None, help="an existing folionaut.pyz (default: build one)")
+    parser.add_argument("--python", action="append", default=None,
+                        help="an interpreter to run the zipapp with (repeatable) [every CPython 3.11-3.13 here]")
     args = parser.parse_args()
+    pythons = args.python or [path for version, path in cpythons() if is_supported(version)]
+    versions = {path: subprocess.run([path, "-c", "import platform; print(platform.python_version())"],
+                                     capture_output=True, text=True, check=True).stdout.strip() for path in pythons}
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="folionaut-bench-dist-") as tmp:
@@ -101,42 +106,52 @@ def main() -> int:
         def source() -> float:
             return time_to_live([sys.executable, str(ROOT / "folionaut.py"), "serve", "--port", "0"], clean_env())
 
-        def cold() -> float:
-            with tempfile.TemporaryDirectory(prefix="folionaut-shiv-") as root:
-                return time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], clean_env(SHIV_ROOT=root))
+        def cold(python: str) -> Callable[[], float]:
+            def once() -> float:
+                with tempfile.TemporaryDirectory(prefix="folionaut-shiv-") as root:
+                    return time_to_live([python, str(pyz), "serve", "--port", "0"], clean_env(SHIV_ROOT=root))
+            return once
 
-        warm_root = Path(tmp) / "shiv-root"
-        warm_env = clean_env(SHIV_ROOT=str(warm_root))
+        def warm(python: str, root: Path) -> Callable[[], float]:
+            def once() -> float:
+                return time_to_live([python, str(pyz), "serve", "--port", "0"], clean_env(SHIV_ROOT=str(root)))
+            return once
 
-        def warm() -> float:
-            return time_to_live([BARE_PYTHON, str(pyz), "serve", "--port", "0"], warm_env)
-
-        first_source, first, later = measure(args.runs, [source, cold, warm])
-        extracted = sum(f.stat().st_size for f in warm_root.rglob("*") if f.is_file())
+        warm_roots = {python: Path(tmp) / f"shiv-root-{i}" for i, python in enumerate(pythons)}
+        variants: list[Callable[[], float]] = [source]
+        for python in pythons:
+            variants += [cold(python), warm(python, warm_roots[python])]
+        samples = measure(args.runs, variants)
+        extracted = {python: sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+                     for python, root in warm_roots.items()}
         size = pyz.stat().st_size
 
-    version = platform.python_version()
     print(f"- Date: {time.strftime('%Y-%m-%d')}")
-    print(f"- Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
-          f"CPython {version}; load average before the runs: {load_before}")
+    print(f"- Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}; "
+          f"load average before the runs: {load_before}")
     print(f"- Command: `{Path(sys.executable).name} scripts/startup_bench.py --runs {args.runs}`")
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print("- PYTHONDONTWRITEBYTECODE is set: no new bytecode is written (the checkout uses the __pycache__ "
               "it has; the zipapp compiles its own once, at extraction)")
     print()
     print(f"Time from process start to the first 200 on `/api/health/live` ({args.runs} rounds after one warm-up, "
-          "the three starts taking turns; each in an empty directory):")
+          "every start taking turns; each in an empty directory):")
     print()
     print("| start | median ms | min ms | max ms |")
     print("|---|---|---|---|")
-    print(f"| `python folionaut.py serve` (checkout + venv) | {summary(first_source)} |")
-    print(f"| `folionaut.pyz serve`, first start (fresh SHIV_ROOT: extraction) | {summary(first)} |")
-    print(f"| `folionaut.pyz serve`, later starts (SHIV_ROOT reused) | {summary(later)} |")
+    print(f"| `python folionaut.py serve` (checkout + venv, CPython {platform.python_version()}) "
+          f"| {summary(samples[0])} |")
+    for i, python in enumerate(pythons):
+        first, later = samples[1 + 2 * i], samples[2 + 2 * i]
+        label = f"CPython {versions[python]} (`{python}`)"
+        print(f"| {label}: `folionaut.pyz serve`, first start (fresh SHIV_ROOT: extraction) | {summary(first)} |")
+        print(f"| {label}: `folionaut.pyz serve`, later starts (SHIV_ROOT reused) | {summary(later)} |")
     print()
-    print(f"- `folionaut.pyz`: {size / 1_048_576:.1f} MiB ({size:,} bytes); "
-          f"extracted into SHIV_ROOT: {extracted / 1_048_576:.1f} MiB")
+    print(f"- `folionaut.pyz`: {size / 1_048_576:.1f} MiB ({size:,} bytes)")
+    for python in pythons:
+        print(f"- extracted for CPython {versions[python]}: {extracted[python] / 1_048_576:.1f} MiB")
     if build_seconds is not None:
-        print(f"- Build (`scripts/build_zipapp.py`, pip cache warm): {build_seconds:.1f} s")
+        print(f"- Build (`scripts/build_zipapp.py`, wheels fetched): {build_seconds:.1f} s")
     return 0
 
 

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
+from folionaut.core.errors import ConfigError
 from folionaut.settings import Settings
 from folionaut.storage.base import Database, ExecResult, Row, Statement
 
-__all__ = ["Database", "ExecResult", "Row", "Statement", "open_database"]
+__all__ = ["Database", "ExecResult", "Row", "Statement", "TursoSupportMissing", "open_database"]
+
+
+class TursoSupportMissing(ConfigError):
+    """TURSO_DATABASE_URL names a libSQL server but libsql-client (the `turso` extra) is not installed."""
+
+    def __init__(self) -> None:
+        self.setting = "TURSO_DATABASE_URL"
+        self.expected = "libsql-client installed"
+        Exception.__init__(self, "TURSO_DATABASE_URL is set but Turso support is not installed: "
+                                 "pip install 'folionaut[turso]' (folionaut.pyz always has it)")
 
 
 async def open_database(settings: Settings) -> Database:
     """Open the database the settings point at (embedded SQLite unless Turso is set)."""
     if settings.uses_libsql:
+        if importlib.util.find_spec("libsql_client") is None:
+            raise TursoSupportMissing()
         from folionaut.storage.libsql import LibSQLDatabase
 
         return await LibSQLDatabase.open(

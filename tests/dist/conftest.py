@@ -1,7 +1,8 @@
-"""Fixtures for the distribution tests: one zipapp built per session, a clean environment."""
+"""Fixtures for the distribution tests: one zipapp built per session, a clean environment, the CPythons here."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -13,6 +14,11 @@ from folionaut.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_SECONDS = 600
+#: Filled by `python scripts/build_zipapp.py --fetch-only` (.ci/run does, before pytest): the build
+#: in these tests reads only from there and reaches no package index.
+WHEELHOUSE = ROOT / "build" / "wheelhouse"
+#: The interpreters folionaut.pyz carries wheels for.
+SUPPORTED = ((3, 11), (3, 12), (3, 13))
 
 
 def bare_python() -> str:
@@ -28,17 +34,54 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def require_wheelhouse() -> None:
+    """Skip (fail in CI) when the wheels were not fetched before pytest."""
+    if not any(WHEELHOUSE.glob("*.whl")):
+        message = (f"no wheels in {WHEELHOUSE.relative_to(ROOT)}: run `python scripts/build_zipapp.py --fetch-only` "
+                   "before pytest (.ci/run does); tests never download")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``python scripts/build_zipapp.py`` into a temp dir (pip's own cache makes rebuilds quick)."""
+    """``python scripts/build_zipapp.py --offline`` into a temp dir, once per session."""
+    require_wheelhouse()
     output = tmp_path_factory.mktemp("dist") / "folionaut.pyz"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_zipapp.py"), "--quiet", "--output", str(output)],
+        [sys.executable, str(ROOT / "scripts" / "build_zipapp.py"), "--quiet", "--offline", "--output", str(output)],
         cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS,
     )
     assert done.returncode == 0, f"build failed:\n{done.stdout}\n{done.stderr}"
     assert output.is_file()
     return output
+
+
+@functools.cache
+def cpythons() -> tuple[tuple[str, str], ...]:
+    """``(version, path)`` of every distinct CPython on this machine: the system's, PATH's, pyenv's."""
+    candidates = ["/usr/bin/python3", bare_python()]
+    candidates += [f"/usr/bin/python3.{minor}" for minor in range(6, 16)]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += sorted(str(p) for p in pyenv.glob("*/bin/python[23]") if p.parent.parent.name[0].isdigit())
+    found: dict[str, str] = {}
+    for path in candidates:
+        if not Path(path).is_file():
+            continue
+        probe = subprocess.run(
+            [path, "-c", "import platform; print(platform.python_implementation(), platform.python_version())"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+        words = probe.stdout.split()
+        if probe.returncode == 0 and len(words) == 2 and words[0] == "CPython":
+            found.setdefault(words[1], path)
+    return tuple(sorted(found.items(), key=lambda item: tuple(int(x) for x in item[0].split(".")[:3])))
+
+
+def is_supported(version: str) -> bool:
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return (major, minor) in SUPPORTED
 
 
 @pytest.fixture(scope="session")

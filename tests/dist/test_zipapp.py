@@ -8,7 +8,6 @@ machine.
 from __future__ import annotations
 
 import gzip
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -43,17 +42,31 @@ def test_runs_through_its_shebang_and_extracts_once(zipapp: Path, tmp_path: Path
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == f"folionaut {__version__}"
     # The second start reused the first one's extraction: one build dir, no leftovers.
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
     extracted = [p.name for p in root.iterdir() if not p.name.startswith(".")]
-    assert len(extracted) == 1 and extracted[0].startswith("folionaut.pyz_"), extracted
+    assert len(extracted) == 1 and extracted[0].startswith("folionaut_"), extracted
+    assert extracted[0].endswith(f"_{tag}"), extracted
     assert (root / extracted[0] / "site-packages" / "folionaut" / "cli.py").is_file()
 
 
 def test_bundles_the_runtime_closure_and_no_test_tools(zipapp: Path) -> None:
     names = zipfile.ZipFile(zipapp).namelist()
-    top = {name.split("/")[1] for name in names if name.startswith("site-packages/") and name.count("/") > 1}
-    for needed in ("folionaut", "aiohttp", "aiosqlite", "libsql_client", "orjson", "redis", "uvloop",
-                   "prometheus_client", "cachetools", "click"):
-        assert needed in top, f"{needed} missing from the zipapp"
+    for tag in ("cp311", "cp312", "cp313"):
+        # What an interpreter gets: the shared files plus its own native ones.
+        roots = ("site-packages/", f"site-packages-{tag}/")
+        top = {name.split("/")[1] for name in names if name.startswith(roots) and name.count("/") > 1}
+        for needed in ("folionaut", "aiohttp", "aiosqlite", "libsql_client", "orjson", "redis", "uvloop",
+                       "prometheus_client", "cachetools", "click", "multidict", "yarl", "frozenlist",
+                       "propcache", "phonenumbers", "backports"):
+            assert needed in top, f"{needed} missing for {tag}"
+        native = [n for n in names if n.startswith(f"site-packages-{tag}/orjson/") and n.endswith(".so")]
+        assert native and f"cpython-{tag[2:]}-x86_64-linux-gnu" in native[0], native
+    # Pure-Python packages once; redis needs async-timeout below 3.11.3, so the 3.11 set has it.
+    assert any(n.startswith("site-packages/redis/") for n in names)
+    assert not any(n.startswith(("site-packages-cp312/redis/", "site-packages-cp313/redis/")) for n in names)
+    assert any(n.startswith("site-packages-cp311/async_timeout/") for n in names)
+    assert not any(n.startswith("site-packages-cp312/async_timeout/") for n in names)
+    top = {name.split("/")[1] for name in names if name.startswith("site-packages") and name.count("/") > 1}
     for unwanted in ("pytest", "_pytest", "ruff", "shiv", "pip", "setuptools", "sphinx", "babel"):
         assert unwanted not in top, f"{unwanted} must not be in the zipapp"
     folder = "site-packages/folionaut/storage/migrations/"
@@ -72,32 +85,6 @@ def test_every_command_has_help(zipapp: Path, shiv_root: Path, command: str) -> 
 def test_usage_error_exits_2(zipapp: Path, shiv_root: Path) -> None:
     done = run_pyz(zipapp, shiv_root, "no-such-command")
     assert done.returncode == 2
-
-
-def other_cpython() -> str | None:
-    """Another CPython minor version on this machine, if there is one that runs."""
-    on_path = [shutil.which(f"python3.{minor}") for minor in range(8, 20) if minor != sys.version_info.minor]
-    # Interpreters installed beside this one (pyenv, /opt/python/…), whose shims may refuse to run.
-    siblings = sorted(str(p) for p in Path(sys.base_prefix).parent.glob("*/bin/python3.*") if p.name[8:].isdigit())
-    for path in [p for p in on_path if p] + siblings:
-        if path.endswith(f"python3.{sys.version_info.minor}"):
-            continue
-        probe = subprocess.run([path, "-c", "import sys; print(sys.implementation.name)"],
-                               capture_output=True, text=True, timeout=30)
-        if probe.returncode == 0 and probe.stdout.strip() == "cpython":
-            return path
-    return None
-
-
-def test_another_python_version_is_refused_in_one_line(zipapp: Path, tmp_path: Path) -> None:
-    python = other_cpython()
-    if python is None:
-        pytest.skip("no other CPython minor version installed to try the zipapp with")
-    done = subprocess.run([python, str(zipapp), "--version"], env=clean_env(SHIV_ROOT=str(tmp_path)),
-                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS)
-    assert done.returncode == 2
-    wanted = f"needs CPython {sys.version_info.major}.{sys.version_info.minor}"
-    assert wanted in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_migrations_are_found_inside_the_zipapp(zipapp: Path, shiv_root: Path, tmp_path: Path) -> None:
@@ -132,7 +119,7 @@ def test_serve_in_an_empty_directory(zipapp: Path, shiv_root: Path, tmp_path: Pa
         assert status == 200 and body["checks"]["database"] == "ok"
         # The admin web app and the API reference travel inside the zipapp.
         for page in ("/admin", "/docs", "/static/admin.js", "/static/folionaut.css", "/static/favicon.svg"):
-            status, headers, body = server.request("GET", page)
+            status, _, body = server.request("GET", page)
             assert status == 200 and body, page
         assert "Folionaut admin" in server.request("GET", "/admin")[2]
 
@@ -143,3 +130,8 @@ def test_serve_in_an_empty_directory(zipapp: Path, shiv_root: Path, tmp_path: Pa
 
         assert server.stop() == 0, server.stderr
     assert "stopped" in server.stderr
+
+
+def test_the_file_stays_under_24_mib(zipapp: Path) -> None:
+    # Three interpreters' native wheels (~7.4 MB each) and the shared files, in one download.
+    assert zipapp.stat().st_size <= 24 * 1024 * 1024
