@@ -8,8 +8,11 @@ from folionaut.storage.base import Database, ExecResult, Row, Statement
 __all__ = ["Database", "ExecResult", "Row", "Statement", "open_database"]
 
 
-async def open_database(settings: Settings) -> Database:
-    """Open the database the settings point at (embedded SQLite unless Turso is set)."""
+async def open_database(settings: Settings, *, read_only: bool = False) -> Database:
+    """Open the database the settings point at (embedded SQLite unless Turso is set).
+
+    ``read_only``: change nothing on disk (a SQLite file must exist; see ``storage/sqlite.py``).
+    A libSQL server is opened as usual: reading changes nothing there."""
     if settings.uses_libsql:
         from folionaut.storage.libsql import LibSQLDatabase
 
@@ -20,4 +23,4 @@ async def open_database(settings: Settings) -> Database:
         )
     from folionaut.storage.sqlite import SQLiteDatabase
 
-    return await SQLiteDatabase.open(settings.database_path)
+    return await SQLiteDatabase.open(settings.database_path, read_only=read_only)

@@ -1,0 +1,56 @@
+"""The access log: one line per HTTP request, written after its response went out.
+
+aiohttp calls ``AccessLog.log`` once the response is written (so ``bytes`` is what
+was sent and the duration covers writing it), for every request the server
+answered, including those the edge never saw (a malformed request line). A line
+holds the method, the route *template* (``/api/v1/content/{type}``, never the
+path: paths can carry slugs and query strings can carry tokens), status,
+duration in milliseconds, body bytes, request id and the client's salted hash
+(``ClientHashes``, as rate limits and metrics use it): never a raw address, key
+or token. ``ACCESS_LOG=off`` leaves aiohttp's logging hook off entirely.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from folionaut.core.logging import write_access
+from folionaut.http.client_ip import client_ip_hash
+
+__all__ = ["ACCESS_LOGGER", "AccessLog", "route_template"]
+
+#: Handed to aiohttp to switch its access-log hook on; lines bypass it (``write_access``).
+ACCESS_LOGGER = logging.getLogger("folionaut.access")
+
+
+def route_template(request: web.BaseRequest) -> str:
+    """The matched route's template, or ``unmatched`` (never the raw path)."""
+    if not isinstance(request, web.Request):  # answered before routing (a malformed request)
+        return "unmatched"
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+class AccessLog(AbstractAccessLogger):
+    __slots__ = ()
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        request_id = getattr(response, "request_id", None) or response.headers.get("X-Request-Id", "")
+        client = ""
+        if isinstance(request, web.Request):
+            try:
+                client = client_ip_hash(request)
+            except (AttributeError, KeyError):  # no runtime, or not open yet
+                pass
+        write_access({
+            "method": request.method, "route": route_template(request), "status": response.status,
+            "durationMs": round(time * 1000, 3), "bytes": response.body_length, "requestId": request_id,
+            "client": client,
+        })
+
+    @property
+    def enabled(self) -> bool:
+        return True
