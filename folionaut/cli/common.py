@@ -20,8 +20,8 @@ from folionaut.core.logging import configure_logging
 from folionaut.settings import SETTINGS, SPECS_BY_NAME, Settings, Source, load_settings_with_sources
 
 __all__ = [
-    "ALL_SETTINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "STORAGE_SETTINGS", "fail", "progress_to_tty",
-    "SettingValue", "run_async", "settings_from", "settings_options",
+    "ALL_SETTINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "STORAGE_SETTINGS", "SettingValue", "fail", "load",
+    "progress_to_tty", "run_async", "settings_from", "settings_options",
 ]
 
 T = TypeVar("T")

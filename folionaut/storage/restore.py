@@ -242,7 +242,7 @@ async def restore_dump(
     if not local:  # a remote batch can only say that it failed: find a failing line first
         say(f"checking {len(statements)} statements")
         await rehearse(statements)
-    refuse_newer_schema(await migration_status(db), "the database restored into")
+    refuse_newer_schema(await migration_status(db), "the database to restore into")
     counts = await count_rows(db)
     rows = sum(counts.values())
     if rows and not force:

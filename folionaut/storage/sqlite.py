@@ -68,6 +68,26 @@ def _complete_without_log(path: Path) -> bool:
     return True
 
 
+def _read_only_uri(path: Path) -> str:
+    """The URI that reads ``path`` without changing anything on disk: ``mode=ro``, or ``immutable``
+    when only that can read it (see the module's docstring)."""
+    if not path.is_file():
+        raise DatabaseUnavailableError(f"SQLite: database file {path} does not exist")
+    location = "file:" + urllib.parse.quote(str(path.absolute()))
+    for uri in (location + "?mode=ro", location + "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+            return uri
+        except sqlite3.Error as exc:
+            if uri.endswith("immutable=1") or not _complete_without_log(path):
+                raise _translate(exc, path) from exc
+    raise AssertionError("unreachable")
+
+
 class SQLiteDatabase:
     backend = "sqlite"
     outcome_can_be_unknown = False  # in process: a write either returned or raised
@@ -112,31 +132,23 @@ class SQLiteDatabase:
         return conn
 
     async def _connect_read_only(self) -> None:
-        if not self.path.is_file():
-            raise DatabaseUnavailableError(f"SQLite: database file {self.path} does not exist")
-        location = "file:" + urllib.parse.quote(str(self.path.absolute()))
-        self._uri = location + "?mode=ro"
-        try:
-            await self._add_readers(1)
-        except DatabaseUnavailableError as exc:
-            if not _complete_without_log(self.path):
-                raise exc
-            # Nothing in a write-ahead log: the file alone is the database; read it without locks.
-            self._uri = location + "?mode=ro&immutable=1"
-            await self._add_readers(1)
+        # Which URI reads this file is found with a plain connection first: an aiosqlite connect that
+        # fails leaves its thread to report to a loop that may be closed by then (aiosqlite 0.22).
+        self._uri = await asyncio.to_thread(_read_only_uri, self.path)
         await self._open_probe()
-        await self._add_readers(self._reader_count - 1)
+        await self._add_readers(self._reader_count)
 
     async def _add_readers(self, count: int) -> None:
         for _ in range(count):
             conn = await self._new_connection()
-            self._all_readers.append(conn)
-            self._readers.put_nowait(conn)
             try:  # opening is lazy: the first read says whether the file can be read
                 async with conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
                     await cursor.fetchone()
             except sqlite3.Error as exc:
+                await conn.close()
                 raise _translate(exc, self.path) from exc
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
 
     async def _open_probe(self) -> None:
         stat = os.stat(self.path)
