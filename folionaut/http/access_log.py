@@ -19,8 +19,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from folionaut.core.logging import write_access
-from folionaut.http.client_ip import client_ip_hash
+from folionaut.http.client_ip import client_hash
 from folionaut.http.edge import STARTED
+from folionaut.runtime import Runtime
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "route_template"]
 
@@ -30,14 +31,28 @@ ACCESS_LOGGER = logging.getLogger("folionaut.access")
 
 def route_template(request: web.BaseRequest) -> str:
     """The matched route's template, or ``unmatched`` (never the raw path)."""
-    if not isinstance(request, web.Request):  # answered before routing (a malformed request)
+    if not isinstance(request, web.Request):
         return "unmatched"
-    resource = request.match_info.route.resource
+    try:
+        match_info = request.match_info
+    except AssertionError:  # answered before routing (a malformed request): aiohttp asserts it is set
+        return "unmatched"
+    if match_info is None:  # the same, under python -O
+        return "unmatched"
+    resource = match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
 
 
 class AccessLog(AbstractAccessLogger):
+    """aiohttp makes one per server from ``(logger, format)``; ``for_runtime`` binds the runtime
+    whose client hashes it uses (``request.app`` is out of reach before routing)."""
+
     __slots__ = ()
+    runtime: Runtime
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> type[AccessLog]:
+        return type("AccessLog", (cls,), {"__slots__": (), "runtime": runtime})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         request_id = getattr(response, "request_id", None) or response.headers.get("X-Request-Id", "")
@@ -47,11 +62,10 @@ class AccessLog(AbstractAccessLogger):
         started = request.get(STARTED) if isinstance(request, web.Request) else None
         if started is not None:
             time = clock.perf_counter() - started
-        if isinstance(request, web.Request):
-            try:
-                client = client_ip_hash(request)
-            except (AttributeError, KeyError):  # no runtime, or not open yet
-                pass
+        try:
+            client = client_hash(self.runtime, request)
+        except AttributeError:  # the runtime's shared state is not open (yet)
+            pass
         write_access({
             "method": request.method, "route": route_template(request), "status": response.status,
             "durationMs": round(time * 1000, 3), "bytes": response.body_length, "requestId": request_id,

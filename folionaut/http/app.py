@@ -71,7 +71,8 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
     runtime = Runtime(settings, **runtime_options)
     state = HttpState()
     # aiohttp's access-log hook, after each response is written (http/access_log.py); None turns it off.
-    access = {"access_log": ACCESS_LOGGER if settings.access_log else None, "access_log_class": AccessLog}
+    access = {"access_log": ACCESS_LOGGER if settings.access_log else None,
+              "access_log_class": AccessLog.for_runtime(runtime)}
     app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args=access)
     app[RUNTIME] = runtime
     app[HTTP] = state
