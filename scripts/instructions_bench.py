@@ -104,8 +104,11 @@ def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers:
     port = free_port()
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
                sys.executable, "folionaut.py", "serve", "--host", HOST, "--port", str(port)]
-    with subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
+    # stderr to a file, not a pipe: the access log writes a line per request, which would fill a
+    # pipe nobody reads until the end (and then block the server).
+    log = out.with_suffix(".stderr")
+    with open(log, "wb") as log_file, subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
+                                                       stdout=subprocess.DEVNULL, stderr=log_file) as server:
         try:
             wait_ready(port, server, START_TIMEOUT_SECONDS)
             connection = http.client.HTTPConnection(HOST, port, timeout=60)
@@ -117,7 +120,8 @@ def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers:
                     raise SystemExit(f"instructions_bench: {path} answered {response.status}")
         finally:
             server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=120)
+            server.wait(timeout=120)
+    stderr = log.read_bytes()
     match = re.search(rb"Collected : (\d+)", stderr)
     if match is None:
         raise SystemExit("instructions_bench: callgrind printed no total:\n" + stderr.decode(errors="replace")[-2000:])

@@ -24,10 +24,10 @@ from folionaut.storage.sqlite import SQLITE_HEADER, SQLiteDatabase
 __all__ = ["SQLITE_HEADER", "sql_of_database_file", "write_sqlite_copy"]
 
 
-def _load_script(destination: Path, script: str) -> None:
+def _load_script(destination: Path, script: bytes) -> None:
     conn = sqlite3.connect(destination, isolation_level=None)
     try:
-        conn.executescript(script)
+        conn.executescript(script.decode("utf-8"))
     finally:
         conn.close()
 
@@ -40,7 +40,7 @@ async def write_sqlite_copy(db: Database, destination: Path) -> None:
         await asyncio.to_thread(_load_script, destination, await dump_database(db))
 
 
-async def sql_of_database_file(raw: bytes) -> str:
+async def sql_of_database_file(raw: bytes) -> bytes:
     """The SQL dump of an SQLite database file's bytes (``dump --format sqlite``)."""
     with tempfile.TemporaryDirectory(prefix="folionaut-restore-") as directory:
         path = Path(directory) / "restore.db"

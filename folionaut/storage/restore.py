@@ -234,7 +234,7 @@ async def restore_dump(
     if raw.startswith(SQLITE_HEADER):  # `dump --format sqlite`: read back as the SQL it holds
         say("reading the SQLite file")
         try:
-            raw = (await sql_of_database_file(raw)).encode("utf-8")
+            raw = await sql_of_database_file(raw)
         except DatabaseError as exc:
             raise RestoreError(f"cannot read the SQLite file: {exc.message}") from None
     statements = parse_dump(decode_dump(raw))

@@ -23,7 +23,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -33,6 +33,7 @@ from folionaut.storage.errors import ConstraintViolation
 from folionaut.storage.sqltext import split_statements
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 #: Page cache during a bulk load, in KiB (negative: SQLite's unit for "kibibytes").
 _BULK_CACHE_SIZE = -262_144
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -271,6 +272,28 @@ class SQLiteDatabase:
                     await conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
+
+    async def read_in_thread(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """``read(connection)`` in a worker thread, on a read-only connection of its own, inside one read
+        transaction: for bulk reads (``dump``), where aiosqlite's hop across threads per call and a dict
+        per row would cost more than the reading."""
+        uri = self._uri or "file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=ro"
+
+        def run() -> T:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("BEGIN")
+                try:
+                    return read(conn)
+                finally:
+                    conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
 
     async def copy_into(self, destination: Path) -> None:
         """A consistent, compacted copy of the database as a new file (``VACUUM INTO``: one read
