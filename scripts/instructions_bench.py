@@ -99,7 +99,7 @@ def seed(tree: Path, data_dir: Path, admin_key: str) -> None:
 
 
 def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers: dict[str, str],
-                 requests: int, out: Path) -> int:
+                 requests: int, out: Path, start_timeout: float = START_TIMEOUT_SECONDS) -> int:
     """Total instructions of a server that started, answered ``requests`` requests and stopped."""
     port = free_port()
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
@@ -110,7 +110,7 @@ def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers:
     with open(log, "wb") as log_file, subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
                                                        stdout=subprocess.DEVNULL, stderr=log_file) as server:
         try:
-            wait_ready(port, server, START_TIMEOUT_SECONDS)
+            wait_ready(port, server, start_timeout)
             connection = http.client.HTTPConnection(HOST, port, timeout=60)
             for _ in range(requests):  # bounded: a fixed count, each with a timeout
                 connection.request("GET", path, headers=headers)
@@ -150,6 +150,10 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to measure (default: this one)")
     parser.add_argument("--requests", type=int, default=500, help="requests in the shorter run (default 500)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append",
+                        help="measure only this scenario (repeatable; default: all)")
+    parser.add_argument("--start-timeout", type=float, default=START_TIMEOUT_SECONDS,
+                        help=f"seconds a server under valgrind may take to start (default {START_TIMEOUT_SECONDS:g})")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         print("instructions_bench: valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
@@ -161,10 +165,14 @@ def main() -> int:
         seed(tree, data_dir, admin_key)
         etag = etag_of(tree, data_dir, admin_key)
         for name, (path, headers) in SCENARIOS.items():
+            if args.only and name not in args.only:
+                continue
             headers = {key: value.replace("<etag>", etag) for key, value in headers.items()}
             # The first request of each run fills the cache; both runs pay it, so it cancels out.
-            short = instructions(tree, data_dir, admin_key, path, headers, args.requests, Path(scratch) / "a.out")
-            long = instructions(tree, data_dir, admin_key, path, headers, 2 * args.requests, Path(scratch) / "b.out")
+            short = instructions(tree, data_dir, admin_key, path, headers, args.requests, Path(scratch) / "a.out",
+                                 args.start_timeout)
+            long = instructions(tree, data_dir, admin_key, path, headers, 2 * args.requests, Path(scratch) / "b.out",
+                                args.start_timeout)
             results[name] = (long - short) / args.requests
             if not args.json:
                 print(f"{name:<12} {results[name]:>10,.0f} instructions per request", flush=True)
