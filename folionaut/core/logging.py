@@ -90,18 +90,24 @@ def _uses_text(stream: Any, log_format: str) -> bool:
 class _AccessOutput:
     """Where access lines go and how they look (set by ``configure_logging``)."""
 
-    __slots__ = ("second", "stamp", "stream", "text")
+    __slots__ = ("binary", "second", "stamp", "stream", "text")
 
     def __init__(self, stream: TextIO, text: bool) -> None:
         self.stream, self.text = stream, text
+        # JSON lines go to the binary buffer under the text stream: orjson makes bytes, and
+        # a text write would decode and encode them again.
+        buffer = getattr(stream, "buffer", None)
+        self.binary = buffer if buffer is not None and not text else None
         self.second, self.stamp = -1, ""
 
 
 _access: _AccessOutput | None = None
 
 
-def write_access(fields: dict[str, Any]) -> None:
-    """One access-log line (``fields``: method, route, status, durationMs, bytes, requestId, client)."""
+def write_access(method: str, route: str, status: int, duration_ms: float, size: int | None, request_id: str,
+                 client: str) -> None:
+    """One access-log line: a request's method, route template, status, duration, body bytes, id and
+    hashed client."""
     output = _access
     if output is None:
         return
@@ -111,17 +117,22 @@ def write_access(fields: dict[str, Any]) -> None:
         output.second = second
         output.stamp = time.strftime("%H:%M:%S" if output.text else "%Y-%m-%dT%H:%M:%S",
                                      time.localtime(now) if output.text else time.gmtime(now))
-    if output.text:
-        line = (f"{output.stamp} INFO    [access] {fields['method']} {fields['route']} {fields['status']} "
-                f"{fields['durationMs']} ms {fields['bytes']} B (request {fields['requestId']}) "
-                f"client={fields['client']}\n")
-    else:
-        entry = {"time": f"{output.stamp}.{int(now * 1000) % 1000:03d}Z", "level": "info", "context": "access",
-                 "message": "request", **fields}
-        line = jsonutil.dumps(entry).decode() + "\n"
     try:
-        output.stream.write(line)
-        output.stream.flush()
+        if output.text:
+            output.stream.write(f"{output.stamp} INFO    [access] {method} {route} {status} {duration_ms} ms "
+                                f"{size} B (request {request_id}) client={client}\n")
+            output.stream.flush()
+            return
+        line = jsonutil.dumps({
+            "time": f"{output.stamp}.{int(now * 1000) % 1000:03d}Z", "level": "info", "context": "access",
+            "message": "request", "method": method, "route": route, "status": status, "durationMs": duration_ms,
+            "bytes": size, "requestId": request_id, "client": client}) + b"\n"
+        if output.binary is not None:  # stderr's text layer is line-buffered: nothing waits in it
+            output.binary.write(line)
+            output.binary.flush()
+        else:
+            output.stream.write(line.decode())
+            output.stream.flush()
     except (OSError, ValueError):  # stderr gone (closed pipe): serving goes on without it
         pass
 

@@ -66,11 +66,8 @@ class AccessLog(AbstractAccessLogger):
             client = client_hash(self.runtime, request)
         except AttributeError:  # the runtime's shared state is not open (yet)
             pass
-        write_access({
-            "method": request.method, "route": route_template(request), "status": response.status,
-            "durationMs": round(time * 1000, 3), "bytes": response.body_length, "requestId": request_id,
-            "client": client,
-        })
+        write_access(request.method, route_template(request), response.status, round(time * 1000, 3),
+                     response.body_length, request_id, client)
 
     @property
     def enabled(self) -> bool:
