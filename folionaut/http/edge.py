@@ -69,7 +69,7 @@ log = get_logger("http")
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 #: When the edge took the request (``time.perf_counter()``), kept on it for the access log.
-STARTED = "folionaut.started"
+STARTED = web.RequestKey("folionaut.started", float)
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
