@@ -141,12 +141,13 @@ class Runtime:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def open(self, upto: Layer = Layer.SERVICES, *, migrate: bool = True) -> Runtime:
-        """Open the layers up to ``upto`` in order; on any failure, close what was opened."""
+    async def open(self, upto: Layer = Layer.SERVICES, *, migrate: bool = True, read_only: bool = False) -> Runtime:
+        """Open the layers up to ``upto`` in order; on any failure, close what was opened.
+        ``read_only`` (storage only): the database is opened so that nothing on disk changes."""
         if self.opened is not None:
             raise RuntimeError("this runtime is already open")
         try:
-            await self._open_storage(migrate)
+            await self._open_storage(migrate, read_only)
             self.opened = Layer.STORAGE
             if upto >= Layer.SHARED_STATE:
                 await self._open_shared_state()
@@ -177,10 +178,11 @@ class Runtime:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def storage_only(cls, settings: Settings, *, migrate: bool = False) -> AsyncIterator[Runtime]:
+    async def storage_only(cls, settings: Settings, *, migrate: bool = False,
+                           read_only: bool = False) -> AsyncIterator[Runtime]:
         """Just the database: what `migrate`, `dump`, `restore` and `check` need."""
         runtime = cls(settings)
-        await runtime.open(Layer.STORAGE, migrate=migrate)
+        await runtime.open(Layer.STORAGE, migrate=migrate, read_only=read_only)
         try:
             yield runtime
         finally:
@@ -188,8 +190,8 @@ class Runtime:
 
     # --- 1. storage --------------------------------------------------------------------------
 
-    async def _open_storage(self, migrate: bool) -> None:
-        self.database = await open_database(self.settings)
+    async def _open_storage(self, migrate: bool, read_only: bool = False) -> None:
+        self.database = await open_database(self.settings, read_only=read_only)
         self._closing.push_async_callback(self.database.close)
         if migrate:
             for migration in await apply_migrations(self.database, self.clock):

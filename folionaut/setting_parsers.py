@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from folionaut.core.workers import MAX_WORKERS, available_cores
 
 __all__ = [
-    "CHAT_FALLBACKS", "ENVIRONMENTS", "parse_admin_key", "parse_bool", "parse_email", "parse_env", "parse_fallback",
-    "parse_float", "parse_int", "parse_log_level", "parse_origins", "parse_phone", "parse_str", "parse_url",
-    "parse_workers",
+    "CHAT_FALLBACKS", "ENVIRONMENTS", "LOG_FORMATS", "parse_admin_key", "parse_bool", "parse_email", "parse_env",
+    "parse_fallback", "parse_float", "parse_int", "parse_log_format", "parse_log_level", "parse_origins",
+    "parse_phone", "parse_str", "parse_url", "parse_workers",
 ]
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -151,6 +151,18 @@ def parse_log_level(raw: object) -> str:
 
 
 parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore[attr-defined]
+
+LOG_FORMATS = ("json", "text", "auto")
+
+
+def parse_log_format(raw: object) -> str:
+    value = parse_str(raw).lower()
+    if value not in LOG_FORMATS:
+        raise ValueError
+    return value
+
+
+parse_log_format.expected = "one of " + ", ".join(LOG_FORMATS)  # type: ignore[attr-defined]
 
 
 def parse_phone(raw: object) -> str:

@@ -1,8 +1,8 @@
 """Typed, immutable settings.
 
-Precedence: built-in defaults < ``config.toml`` < environment < command-line
-flags. Every setting is declared once in ``SETTINGS`` below; ``config.toml``,
-the README's configuration table and the validation messages all come from
+Precedence: built-in defaults < ``config.toml`` (``--config``, ``$FOLIONAUT_CONFIG``
+or ``./config.toml``) < environment < command-line flags. Every setting is declared
+once in ``SETTINGS`` below; ``config.toml``, the README's configuration table and the validation messages all come from
 that one declaration.
 """
 
@@ -25,6 +25,7 @@ from folionaut.setting_parsers import (
     parse_fallback,
     parse_float,
     parse_int,
+    parse_log_format,
     parse_log_level,
     parse_origins,
     parse_phone,
@@ -84,6 +85,15 @@ class Settings:
         "Directory for the embedded SQLite file and the generated admin key.")
     log_level: str = setting(
         "LOG_LEVEL", parse_log_level, "info", "Lowest log level written to stderr.")
+    # --- operators' logging (issue 22): the access log and the format of every line on stderr
+    log_format: str = setting(
+        "LOG_FORMAT", parse_log_format, "auto",
+        "Log lines on stderr: json (one object per line), text (for people), or auto (text on a terminal, "
+        "else json).")
+    access_log: bool = setting(
+        "ACCESS_LOG", parse_bool, True,
+        "One line per HTTP request on stderr (method, route template, status, duration, bytes, request id, "
+        "hashed client; never an address, key or token), whatever LOG_LEVEL is; on/off.")
     turso_database_url: str = setting(
         "TURSO_DATABASE_URL", parse_url(*_SCHEMES_DB), "",
         "libsql://, wss:// or https:// for Turso; file: for a local SQLite file; "
@@ -334,35 +344,91 @@ def read_config_file(path: str | os.PathLike[str], named_by: str = "--config") -
     return merged
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an effective value came from: ``default``, ``file`` (its path), ``environment`` (the
+    variable) or ``flag`` (the option); what ``folionaut config`` shows beside each setting."""
+
+    kind: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.where}" if self.where else self.kind
+
+
+#: Read from the working directory when no file is named (``--config``, ``FOLIONAUT_CONFIG``).
+LOCAL_CONFIG_FILE = "config.toml"
+
+
+def config_file_to_read(config_path: str | os.PathLike[str] | None, env: Mapping[str, str],
+                        working_dir: Path | None) -> tuple[str | os.PathLike[str] | None, str]:
+    """The settings file and what named it: ``--config``, else ``$FOLIONAUT_CONFIG``, else
+    ``./config.toml`` when ``working_dir`` is given and holds one, else none."""
+    if config_path is not None:
+        return config_path, "--config"
+    if env.get("FOLIONAUT_CONFIG", "").strip():
+        return env["FOLIONAUT_CONFIG"].strip(), "FOLIONAUT_CONFIG"
+    if working_dir is not None and (working_dir / LOCAL_CONFIG_FILE).is_file():
+        return working_dir / LOCAL_CONFIG_FILE, LOCAL_CONFIG_FILE
+    return None, "--config"
+
+
+def load_settings_with_sources(
+    config_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    working_dir: Path | None = None,
+) -> tuple[Settings, dict[str, Source]]:
+    """``load_settings``, and where each value came from."""
+    env = os.environ if env is None else env
+    config_path, named_by = config_file_to_read(config_path, env, working_dir)
+    file_values = read_config_file(config_path, named_by) if config_path else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, Source] = {}
+    for spec in SETTINGS:
+        value, source = spec.default, Source("default")
+        if spec.name in file_values:
+            value = _coerce(spec, file_values[spec.name], f"{spec.name} in {config_path}")
+            source = Source("file", str(config_path))
+        for var in spec.env:
+            if env.get(var, "").strip() != "":
+                value, source = _coerce(spec, env[var], var), Source("environment", var)
+                break
+        if overrides and overrides.get(spec.name) is not None:
+            flag = flag_name(spec.name)
+            value, source = _coerce(spec, overrides[spec.name], flag), Source("flag", flag)
+        values[spec.name] = value
+        sources[spec.name] = source
+    return Settings(**values), sources
+
+
 def load_settings(
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    working_dir: Path | None = None,
 ) -> Settings:
     """Build Settings from defaults < config file < environment < overrides (flags).
 
-    The config file is ``config_path`` (``--config``), else ``$FOLIONAUT_CONFIG``,
-    else none: an unlisted file is never read by surprise. Empty environment
-    variables count as unset. Override values of ``None`` mean "flag not given".
+    The config file is ``config_path`` (``--config``), else ``$FOLIONAUT_CONFIG``, else
+    ``config.toml`` in ``working_dir`` when one is given (the CLI passes the working
+    directory), else none. Empty environment variables count as unset. Override values of
+    ``None`` mean "flag not given".
     """
-    env = os.environ if env is None else env
-    named_by = "--config"
-    if config_path is None and env.get("FOLIONAUT_CONFIG", "").strip():
-        config_path, named_by = env["FOLIONAUT_CONFIG"].strip(), "FOLIONAUT_CONFIG"
-    file_values = read_config_file(config_path, named_by) if config_path else {}
-    values: dict[str, Any] = {}
-    for spec in SETTINGS:
-        value = spec.default
-        if spec.name in file_values:
-            value = _coerce(spec, file_values[spec.name], f"{spec.name} in {config_path}")
-        for var in spec.env:
-            if env.get(var, "").strip() != "":
-                value = _coerce(spec, env[var], var)
-                break
-        if overrides and overrides.get(spec.name) is not None:
-            value = _coerce(spec, overrides[spec.name], flag_name(spec.name))
-        values[spec.name] = value
-    return Settings(**values)
+    return load_settings_with_sources(config_path, env, overrides, working_dir=working_dir)[0]
+
+
+def shown_value(spec: SettingSpec, value: Any) -> str:
+    """A value as ``folionaut config`` prints it (TOML): secrets masked, URL credentials dropped."""
+    if spec.secret:
+        return '"(set, hidden)"' if value else '""'
+    text = _toml_value(value)
+    if isinstance(value, str) and "@" in value and "://" in value:
+        scheme, _, rest = value.partition("://")
+        text = _toml_value(f"{scheme}://***@{rest.rpartition('@')[2]}")
+    return text
 
 
 # --- config.toml: rendered from SETTINGS so the file and the code cannot drift.
@@ -384,8 +450,9 @@ def render_config_toml() -> str:
         "# Folionaut settings, every one with its built-in default.",
         "# Generated from folionaut/settings.py by scripts/update_generated.py (or: python -m folionaut.settings).",
         "#",
-        "# Read only when named: `folionaut serve --config config.toml` or FOLIONAUT_CONFIG=config.toml.",
+        "# Read from the working directory as ./config.toml, or where --config or FOLIONAUT_CONFIG names.",
         "# Precedence: built-in defaults < this file < environment variables < command-line flags.",
+        "# `folionaut config` prints the effective settings and where each came from.",
         "# Secrets are commented out: set them in the environment rather than in a file.",
     ]
     for spec in SETTINGS:

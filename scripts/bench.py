@@ -860,6 +860,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
     parser.add_argument("--items", type=int, help="scale mode: N published items (record 40, 1000, 10000)")
     parser.add_argument("--crawl-items", type=int, help="scale mode: items in the crawl (default 12000)")
+    parser.add_argument("--dump-only", action="store_true",
+                        help="scale mode: only dump and restore against the sqlite3 shell")
     parser.add_argument("--scale-out", action="store_true",
                         help="libSQL contention, two instances as one, --workers 2 (scripts/bench_scaleout.py)")
     args = parser.parse_args()

@@ -293,7 +293,7 @@ def dump_restore(bench: b.Bench, runs: int) -> dict[str, Any]:
     ours_dump, shell_dump, ours_restore, shell_restore = [], [], [], []
     for number in range(runs):
         ours_file, shell_file = bench.workdir / "ours.sql", bench.workdir / "shell.sql"
-        ours_dump.append(_timed([sys.executable, "folionaut.py", "dump", "--output", str(ours_file)], env))
+        ours_dump.append(_timed([sys.executable, "folionaut.py", "dump", "--force", "--output", str(ours_file)], env))
         shell_dump.append(_timed([sqlite3_shell, str(database), ".dump"], env, stdout=shell_file))
         target = bench.workdir / f"restore-{number}"
         ours_restore.append(_timed([sys.executable, "folionaut.py", "restore", str(ours_file)],
@@ -427,6 +427,9 @@ def run_scale(args: Any) -> dict[str, Any]:
         started = time.perf_counter()
         create_portfolio_database(bench.data_dir / "folionaut.db", items)
         report["generate_s"] = round(time.perf_counter() - started, 2)
+        if getattr(args, "dump_only", False):  # only dump and restore against the shell (issue 22)
+            report["dump_restore"] = dump_restore(bench, 1 if quick else 3)
+            return report
         service = bench.start_service("service")
         captured = capture(service.port)
         identity = captured["bundle"][0]
@@ -508,6 +511,14 @@ def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def print_scale(report: dict[str, Any]) -> None:
+    if "reads" not in report:  # --dump-only
+        dr = report["dump_restore"]
+        print(f"Folionaut dump/restore at {report['items']} items, {report['date']}, load average "
+              f"{report['machine']['load_average']}: dump {dr['dump']['ours_s']:.2f} s vs sqlite3 .dump "
+              f"{dr['dump']['shell_s']:.2f} s = {dr['dump']['ratio']:.2f}; restore {dr['restore']['ours_s']:.2f} s vs "
+              f"sqlite3 < file {dr['restore']['shell_s']:.2f} s = {dr['restore']['ratio']:.2f} "
+              f"(dump {dr['dump_bytes']:,} bytes, shell's {dr['shell_dump_bytes']:,})")
+        return
     w, sizes = report["wrk"], report["bundle_bytes"]
     out = [f"Folionaut benchmark at {report['items']} items, {report['date']}, {report['machine']['cpus']} CPUs, "
            f"Python {report['machine']['python']}, load average {report['machine']['load_average']}",

@@ -99,15 +99,18 @@ def seed(tree: Path, data_dir: Path, admin_key: str) -> None:
 
 
 def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers: dict[str, str],
-                 requests: int, out: Path) -> int:
+                 requests: int, out: Path, start_timeout: float = START_TIMEOUT_SECONDS) -> int:
     """Total instructions of a server that started, answered ``requests`` requests and stopped."""
     port = free_port()
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
                sys.executable, "folionaut.py", "serve", "--host", HOST, "--port", str(port)]
-    with subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
+    # stderr to a file, not a pipe: the access log writes a line per request, which would fill a
+    # pipe nobody reads until the end (and then block the server).
+    log = out.with_suffix(".stderr")
+    with open(log, "wb") as log_file, subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
+                                                       stdout=subprocess.DEVNULL, stderr=log_file) as server:
         try:
-            wait_ready(port, server, START_TIMEOUT_SECONDS)
+            wait_ready(port, server, start_timeout)
             connection = http.client.HTTPConnection(HOST, port, timeout=60)
             for _ in range(requests):  # bounded: a fixed count, each with a timeout
                 connection.request("GET", path, headers=headers)
@@ -117,7 +120,8 @@ def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers:
                     raise SystemExit(f"instructions_bench: {path} answered {response.status}")
         finally:
             server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=120)
+            server.wait(timeout=120)
+    stderr = log.read_bytes()
     match = re.search(rb"Collected : (\d+)", stderr)
     if match is None:
         raise SystemExit("instructions_bench: callgrind printed no total:\n" + stderr.decode(errors="replace")[-2000:])
@@ -146,6 +150,10 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to measure (default: this one)")
     parser.add_argument("--requests", type=int, default=500, help="requests in the shorter run (default 500)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append",
+                        help="measure only this scenario (repeatable; default: all)")
+    parser.add_argument("--start-timeout", type=float, default=START_TIMEOUT_SECONDS,
+                        help=f"seconds a server under valgrind may take to start (default {START_TIMEOUT_SECONDS:g})")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         print("instructions_bench: valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
@@ -157,10 +165,14 @@ def main() -> int:
         seed(tree, data_dir, admin_key)
         etag = etag_of(tree, data_dir, admin_key)
         for name, (path, headers) in SCENARIOS.items():
+            if args.only and name not in args.only:
+                continue
             headers = {key: value.replace("<etag>", etag) for key, value in headers.items()}
             # The first request of each run fills the cache; both runs pay it, so it cancels out.
-            short = instructions(tree, data_dir, admin_key, path, headers, args.requests, Path(scratch) / "a.out")
-            long = instructions(tree, data_dir, admin_key, path, headers, 2 * args.requests, Path(scratch) / "b.out")
+            short = instructions(tree, data_dir, admin_key, path, headers, args.requests, Path(scratch) / "a.out",
+                                 args.start_timeout)
+            long = instructions(tree, data_dir, admin_key, path, headers, 2 * args.requests, Path(scratch) / "b.out",
+                                args.start_timeout)
             results[name] = (long - short) / args.requests
             if not args.json:
                 print(f"{name:<12} {results[name]:>10,.0f} instructions per request", flush=True)

@@ -146,3 +146,10 @@ class ConfigError(Exception):
         self.expected = expected
         shown = "" if got is None else f", got {got!r}"
         super().__init__(f"invalid {setting}: expected {expected}{shown}")
+
+
+class NewerSchemaError(Exception):
+    """The database holds migrations this build does not know (it was migrated by a newer Folionaut).
+
+    Not an ``AppError``: like a ``ConfigError`` it stops a command before it serves or writes
+    anything (exit 2), since an older build would misread the newer schema."""

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from folionaut import __version__
 from folionaut.core import jsonutil
+from folionaut.http.access_log import ACCESS_LOGGER, AccessLog
 from folionaut.http.edge import make_edge
 from folionaut.http.openapi import build_document
 from folionaut.http.published import PublishedReads, PublishedResponses
@@ -69,7 +70,10 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
     llm_sleep); ``extra_routes`` are declared like ``ROUTES`` (tests use them)."""
     runtime = Runtime(settings, **runtime_options)
     state = HttpState()
-    app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={"access_log": None})
+    # aiohttp's access-log hook, after each response is written (http/access_log.py); None turns it off.
+    access = {"access_log": ACCESS_LOGGER if settings.access_log else None,
+              "access_log_class": AccessLog.for_runtime(runtime)}
+    app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args=access)
     app[RUNTIME] = runtime
     app[HTTP] = state
     routes = enabled_routes((*ROUTES, *extra_routes), settings)

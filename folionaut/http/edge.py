@@ -64,11 +64,14 @@ from folionaut.http.streaming import STREAM_EDGE, StreamEdge
 from folionaut.resilience.ratelimit import RateLimitDecision, RateLimiter
 from folionaut.runtime import Runtime
 
-__all__ = ["Middleware", "error_body", "error_response", "make_edge", "protocol_error_response"]
+__all__ = ["STARTED", "Middleware", "error_body", "error_response", "make_edge", "protocol_error_response"]
 
 log = get_logger("http")
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+#: When the edge took the request (``time.perf_counter()``), kept on it for the access log.
+STARTED = web.RequestKey("folionaut.started", float)
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -283,7 +286,7 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
 
     @web.middleware  # aiohttp 3's marker of a new-style middleware (unmarked ones are the deprecated kind)
     async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
+        started = request[STARTED] = time.perf_counter()  # the access log's clock too (http/access_log.py)
         rid = request_id(request)
         token = request_id_var.set(rid)
         match_info = request.match_info

@@ -8,6 +8,7 @@ never creates the database, applies migrations or writes to Redis.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,14 @@ from folionaut.runtime import Layer, Runtime
 from folionaut.settings import Settings
 from folionaut.storage.adopt import DRIZZLE_TABLE, table_names
 from folionaut.storage.base import Database
-from folionaut.storage.migrate import migration_status
+from folionaut.storage.migrate import migration_status, newer_schema_message
 
-__all__ = ["CHECK_TIMEOUT_SECONDS", "CheckResult", "run_checks"]
+__all__ = ["CHECK_TIMEOUT_SECONDS", "READINESS_PATH", "CheckResult", "probe_server", "readiness_url", "run_checks"]
 
 #: Each network check gives up after this long: a health check must answer quickly.
 CHECK_TIMEOUT_SECONDS = 5.0
+#: What ``check --url`` asks a running server when the URL names no path.
+READINESS_PATH = "/api/health/ready"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ async def _open_database(settings: Settings) -> tuple[Runtime | None, CheckResul
             return None, CheckResult("database", False, f"{label} does not exist; run `folionaut migrate`")
     runtime = Runtime(settings)
     try:
-        await asyncio.wait_for(runtime.open(Layer.STORAGE, migrate=False), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(runtime.open(Layer.STORAGE, migrate=False, read_only=True), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return None, CheckResult("database", False, f"{label}: {_reason(exc)}")
     try:
@@ -84,6 +87,8 @@ async def check_migrations(db: Database) -> CheckResult:
         status = await asyncio.wait_for(migration_status(db), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return CheckResult("migrations", False, _reason(exc))
+    if status.unknown:
+        return CheckResult("migrations", False, newer_schema_message(status.unknown))
     if status.pending:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in status.pending)
         original = not status.applied and DRIZZLE_TABLE in await table_names(db)
@@ -149,3 +154,33 @@ async def run_checks(settings: Settings, report: Callable[[CheckResult], None] |
     if settings.llm_api_key:
         await record(await check_llm(settings.llm_base_url, settings.llm_api_key))
     return results
+
+
+def readiness_url(url: str) -> str:
+    """``url`` as given when it names a path, else its readiness probe (``http://host:3000`` →
+    ``http://host:3000/api/health/ready``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("an http:// or https:// URL such as http://127.0.0.1:3000")
+    return url if parts.path not in ("", "/") else url.rstrip("/") + READINESS_PATH
+
+
+async def probe_server(url: str) -> CheckResult:
+    """One GET of a running server's readiness probe: ok on 200 only (503 names the checks that fail)."""
+    headers = {"User-Agent": f"folionaut/{__version__} (check)"}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT_SECONDS)) as session:
+            async with session.get(url, headers=headers, allow_redirects=False) as response:
+                body = await response.read()
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return CheckResult("server", False, f"{where(url)}: {_reason(exc)}")
+    if response.status == 200:
+        return CheckResult("server", True, f"{where(url)}: ready")
+    failing = ""
+    try:
+        checks = json.loads(body).get("checks", {})
+        failing = ", ".join(sorted(name for name, state in checks.items() if state not in ("ok", "up", "ready")))
+    except (ValueError, AttributeError):
+        pass
+    return CheckResult("server", False, f"{where(url)}: HTTP {response.status}"
+                       + (f" (failing: {failing})" if failing else ""))

@@ -22,8 +22,11 @@ class TursoSupportMissing(ConfigError):
                                  "pip install 'folionaut[turso]' (folionaut.pyz always has it)")
 
 
-async def open_database(settings: Settings) -> Database:
-    """Open the database the settings point at (embedded SQLite unless Turso is set)."""
+async def open_database(settings: Settings, *, read_only: bool = False) -> Database:
+    """Open the database the settings point at (embedded SQLite unless Turso is set).
+
+    ``read_only``: change nothing on disk (a SQLite file must exist; see ``storage/sqlite.py``).
+    A libSQL server is opened as usual: reading changes nothing there."""
     if settings.uses_libsql:
         if importlib.util.find_spec("libsql_client") is None:
             raise TursoSupportMissing()
@@ -37,4 +40,5 @@ async def open_database(settings: Settings) -> Database:
     from folionaut.storage.sqlite import SQLiteDatabase
 
     path = settings.database_path
-    return await SQLiteDatabase.open(path, private_directory=path.parent == Path(settings.data_dir))
+    return await SQLiteDatabase.open(path, read_only=read_only,
+                                     private_directory=path.parent == Path(settings.data_dir))

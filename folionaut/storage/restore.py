@@ -1,7 +1,8 @@
 """`folionaut restore`: load a dump into the configured database, all or nothing.
 
-Accepts our dumps (plain or gzip'd, told apart by magic bytes, not by name) and
-a ``sqlite3 .dump`` of an original-Folionaut database. Three steps:
+Accepts our dumps (plain or gzip'd, SQL or an SQLite file: told apart by magic
+bytes, not by name; an SQLite file is read back as SQL first, ``binary_copy.py``)
+and a ``sqlite3 .dump`` of an original-Folionaut database. Three steps:
 
 1. Parse: split into statements with their line numbers; drop the transaction
    control and connection PRAGMAs that ``sqlite3 .dump`` writes (the restore
@@ -32,11 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from folionaut.core.clock import Clock
-from folionaut.core.errors import AppError, DatabaseError
+from folionaut.core.errors import AppError, DatabaseError, NewerSchemaError
 from folionaut.storage.adopt import DRIZZLE_TABLE, EXPECTED_COLUMNS, adopt_original, schema_problems
 from folionaut.storage.base import Database, Row, Statement
+from folionaut.storage.binary_copy import SQLITE_HEADER, sql_of_database_file
 from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
-from folionaut.storage.migrate import apply_migrations
+from folionaut.storage.migrate import apply_migrations, migration_status, newer_schema_message, refuse_newer_schema
 from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
 from folionaut.storage.sqlite import SQLiteDatabase
 from folionaut.storage.sqltext import split_statements
@@ -67,15 +69,21 @@ class RestoreResult:
 
 # --- 1. reading and parsing ----------------------------------------------------------
 
-def decode_dump(raw: bytes) -> str:
-    """The dump's SQL text; gzip is recognised by its magic bytes."""
+def ungzip(raw: bytes) -> bytes:
+    """The bytes inside a gzip file (recognised by its magic bytes), else ``raw`` as it is."""
     if raw.startswith(GZIP_MAGIC):
         try:
-            raw = gzip.decompress(raw)
+            return gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:
             raise RestoreError(f"the gzip file is damaged or truncated: {exc}") from None
+    return raw
+
+
+def decode_dump(raw: bytes) -> str:
+    """The dump's SQL text; gzip is recognised by its magic bytes."""
+    raw = ungzip(raw)
     if b"\x00" in raw[:4096]:
-        raise RestoreError("not an SQL dump: the file is binary (an SQLite database file? dump it first)")
+        raise RestoreError("not a dump: the file is binary but neither gzip nor an SQLite database")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -150,12 +158,11 @@ async def check_loaded(query: Query) -> None:
         raise RestoreError(f"not a Folionaut dump: {'; '.join(problems)}")
     if MIGRATIONS_TABLE in columns:
         known = {m.version for m in available_migrations()}
-        recorded = {int(row["version"]) for row in await query(f"SELECT version FROM {MIGRATIONS_TABLE}")}
-        newer = sorted(recorded - known)
+        recorded = await query(f"SELECT version, name, applied_at FROM {MIGRATIONS_TABLE}")
+        newer = [(int(r["version"]), str(r["name"]), str(r["applied_at"])) for r in recorded
+                 if int(r["version"]) not in known]
         if newer:
-            raise RestoreError(
-                f"the dump comes from a newer Folionaut (migration {newer[0]:04d} is unknown here); upgrade first"
-            )
+            raise NewerSchemaError(newer_schema_message(newer, "the dump"))
 
 
 def _sqlite_rows(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -223,11 +230,19 @@ async def restore_dump(
     progress: Progress | None = None,
 ) -> RestoreResult:
     say = progress or (lambda _message: None)
+    raw = ungzip(raw)
+    if raw.startswith(SQLITE_HEADER):  # `dump --format sqlite`: read back as the SQL it holds
+        say("reading the SQLite file")
+        try:
+            raw = await sql_of_database_file(raw)
+        except DatabaseError as exc:
+            raise RestoreError(f"cannot read the SQLite file: {exc.message}") from None
     statements = parse_dump(decode_dump(raw))
     local = isinstance(db, SQLiteDatabase)
     if not local:  # a remote batch can only say that it failed: find a failing line first
         say(f"checking {len(statements)} statements")
         await rehearse(statements)
+    refuse_newer_schema(await migration_status(db), "the database to restore into")
     counts = await count_rows(db)
     rows = sum(counts.values())
     if rows and not force:

@@ -4,6 +4,14 @@ WAL mode so readers never wait for the writer; one writer connection guarded by
 an asyncio lock (SQLite allows one writer at a time, and queuing writers here
 instead of in SQLite means no SQLITE_BUSY ever reaches a client); a small pool
 of reader connections used concurrently.
+
+Opened ``read_only`` (``dump``, ``check``, ``migrate --status``), nothing on disk
+changes: no directory or file is created, no journal mode set, and there is no
+writer. Such a connection needs the write-ahead log's index (``-shm``) to exist or
+be creatable; in a directory this process may not write, a database with no
+``-wal`` file is complete in its main file, and is read as ``immutable`` (no
+locks, no index). With a ``-wal`` file that cannot be indexed, it is refused with
+the reason, since reading around the log would miss committed changes.
 """
 
 from __future__ import annotations
@@ -11,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -27,6 +36,7 @@ from folionaut.storage.sqltext import split_statements
 log = get_logger("storage")
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 #: Page cache during a bulk load, in KiB (negative: SQLite's unit for "kibibytes").
 _BULK_CACHE_SIZE = -262_144
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -36,23 +46,60 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
 
-def _translate(exc: BaseException) -> Exception:
+def _translate(exc: BaseException, path: Path | None = None) -> Exception:
     if isinstance(exc, sqlite3.IntegrityError):
         return ConstraintViolation(str(exc))
     if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
         text = str(exc)
         if "unable to open" in text or "disk I/O" in text or "readonly" in text or "not a database" in text:
-            return DatabaseUnavailableError(f"SQLite: {text}")
+            # Opening: name the file, or the operator is left guessing which one.
+            return DatabaseUnavailableError(f"SQLite: {path}: {text}" if path is not None else f"SQLite: {text}")
         return DatabaseError(f"SQLite: {text}")
     return DatabaseError(f"SQLite: {exc}")
+
+
+def _complete_without_log(path: Path) -> bool:
+    """Whether a database that a read-only connection could not open may be read as ``immutable``: its
+    directory is not writable (so no index of a write-ahead log can be made, nor can anyone be writing
+    through one) and no write-ahead log holds changes. ``DatabaseUnavailableError`` when one does."""
+    if os.access(path.parent, os.W_OK):
+        return False
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise DatabaseUnavailableError(
+            f"SQLite: cannot read {path}: its write-ahead log {wal} holds changes, and {path.parent} is not "
+            "writable for the log's index; dump it as the database's owner")
+    return True
+
+
+def _read_only_uri(path: Path) -> str:
+    """The URI that reads ``path`` without changing anything on disk: ``mode=ro``, or ``immutable``
+    when only that can read it (see the module's docstring)."""
+    if not path.is_file():
+        raise DatabaseUnavailableError(f"SQLite: database file {path} does not exist")
+    location = "file:" + urllib.parse.quote(str(path.absolute()))
+    for uri in (location + "?mode=ro", location + "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+            return uri
+        except sqlite3.Error as exc:
+            if uri.endswith("immutable=1") or not _complete_without_log(path):
+                raise _translate(exc, path) from exc
+    raise AssertionError("unreachable")
 
 
 class SQLiteDatabase:
     backend = "sqlite"
     outcome_can_be_unknown = False  # in process: a write either returned or raised
 
-    def __init__(self, path: Path, readers: int = 3) -> None:
+    def __init__(self, path: Path, readers: int = 3, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        self._uri: str | None = None  # the URI read-only connections open
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -66,13 +113,18 @@ class SQLiteDatabase:
         self._probe_fd: int | None = None
 
     @classmethod
-    async def open(cls, path: Path, readers: int = 3, *, private_directory: bool = False) -> SQLiteDatabase:
-        """Open (creating it if need be) the database at ``path``. Its files are made 0600 (drafts, chat
-        transcripts, token hashes); ``private_directory``: its directory 0700 too (the data directory)."""
-        db = cls(path, readers)
+    async def open(cls, path: Path, readers: int = 3, *, read_only: bool = False,
+                   private_directory: bool = False) -> SQLiteDatabase:
+        """Open the database at ``path``: creating it if need be, its files made 0600 (drafts, chat
+        transcripts, token hashes) and with ``private_directory`` its directory 0700 too (the data
+        directory); ``read_only``: an existing file, nothing on disk changed."""
+        db = cls(path, readers, read_only=read_only)
         try:
-            _make_private(path, private_directory)
-            await db._connect()
+            if read_only:
+                await db._connect_read_only()
+            else:
+                _make_private(path, private_directory)
+                await db._connect()
         except BaseException:
             await db.close()
             raise
@@ -80,13 +132,40 @@ class SQLiteDatabase:
 
     async def _new_connection(self) -> aiosqlite.Connection:
         try:
-            conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+            if self._uri is not None:
+                conn = await aiosqlite.connect(self._uri, isolation_level=None, uri=True)
+            else:
+                conn = await aiosqlite.connect(str(self.path), isolation_level=None)
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+            raise _translate(exc, self.path) from exc
         conn.row_factory = _dict_row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
         return conn
+
+    async def _connect_read_only(self) -> None:
+        # Which URI reads this file is found with a plain connection first: an aiosqlite connect that
+        # fails leaves its thread to report to a loop that may be closed by then (aiosqlite 0.22).
+        self._uri = await asyncio.to_thread(_read_only_uri, self.path)
+        await self._open_probe()
+        await self._add_readers(self._reader_count)
+
+    async def _add_readers(self, count: int) -> None:
+        for _ in range(count):
+            conn = await self._new_connection()
+            try:  # opening is lazy: the first read says whether the file can be read
+                async with conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
+                    await cursor.fetchone()
+            except sqlite3.Error as exc:
+                await conn.close()
+                raise _translate(exc, self.path) from exc
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+
+    async def _open_probe(self) -> None:
+        stat = os.stat(self.path)
+        self._file_identity = (stat.st_dev, stat.st_ino)
+        self._probe_fd = os.open(self.path, os.O_RDONLY)
 
     async def _connect(self) -> None:
         self._writer = await self._new_connection()
@@ -94,14 +173,9 @@ class SQLiteDatabase:
             await self._writer.execute("PRAGMA journal_mode = WAL")
             await self._writer.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        stat = os.stat(self.path)
-        self._file_identity = (stat.st_dev, stat.st_ino)
-        self._probe_fd = os.open(self.path, os.O_RDONLY)
-        for _ in range(self._reader_count):
-            conn = await self._new_connection()
-            self._all_readers.append(conn)
-            self._readers.put_nowait(conn)
+            raise _translate(exc, self.path) from exc
+        await self._open_probe()
+        await self._add_readers(self._reader_count)
 
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -114,7 +188,8 @@ class SQLiteDatabase:
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._writer is None:
-            raise DatabaseUnavailableError("database is closed")
+            raise DatabaseUnavailableError(
+                f"database {self.path} is open read-only" if self.read_only else "database is closed")
         async with self._write_lock:
             yield self._writer
 
@@ -126,7 +201,7 @@ class SQLiteDatabase:
                 await cursor.close()
                 return result
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         async with self._reader() as conn:
@@ -134,7 +209,7 @@ class SQLiteDatabase:
                 async with conn.execute(sql, tuple(params)) as cursor:
                     return await cursor.fetchone()
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._reader() as conn:
@@ -142,7 +217,7 @@ class SQLiteDatabase:
                 async with conn.execute(sql, tuple(params)) as cursor:
                     return list(await cursor.fetchall())
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
 
     async def batch(self, statements: Sequence[Statement]) -> list[ExecResult]:
         async with self._writing() as conn:
@@ -159,7 +234,7 @@ class SQLiteDatabase:
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc) from exc
+                    raise _translate(exc, self.path) from exc
                 raise
             return results
 
@@ -176,7 +251,7 @@ class SQLiteDatabase:
                 finally:
                     await conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
 
     async def run_script(self, script: str, check: Callable[[Callable[[str], Awaitable[list[Row]]]], Awaitable[None]],
                          ) -> None:
@@ -206,7 +281,38 @@ class SQLiteDatabase:
                         await conn.execute("ROLLBACK")
                     await conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
             except sqlite3.Error as exc:
-                raise _translate(exc) from exc
+                raise _translate(exc, self.path) from exc
+
+    async def read_in_thread(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """``read(connection)`` in a worker thread, on a read-only connection of its own, inside one read
+        transaction: for bulk reads (``dump``), where aiosqlite's hop across threads per call and a dict
+        per row would cost more than the reading."""
+        uri = self._uri or "file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=ro"
+
+        def run() -> T:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("BEGIN")
+                try:
+                    return read(conn)
+                finally:
+                    conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
+    async def copy_into(self, destination: Path) -> None:
+        """A consistent, compacted copy of the database as a new file (``VACUUM INTO``: one read
+        transaction on a reader, so it works read-only and beside a running server)."""
+        async with self._reader() as conn:
+            try:
+                await conn.execute("VACUUM INTO ?", (str(destination),))
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"SQLite: cannot copy {self.path} to {destination}: {exc}") from exc
 
     async def execute_script(self, sql: str) -> None:
         await self.batch([Statement(text) for _, text in split_statements(sql)])
@@ -236,7 +342,7 @@ class SQLiteDatabase:
             raise DatabaseUnavailableError(f"SQLite: database file {self.path} is missing") from None
         except OSError as exc:
             raise DatabaseUnavailableError(f"SQLite: cannot read {self.path}: {exc.strerror}") from None
-        if header != SQLITE_HEADER:
+        if header != SQLITE_HEADER and not (self.read_only and header == b""):  # 0 bytes: SQLite's empty database
             raise DatabaseUnavailableError(f"SQLite: {self.path} is not a database (bad header)")
 
     async def close(self) -> None:

@@ -27,12 +27,23 @@ def migrate(workdir: Path, *flags: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-def test_status_and_dry_run_on_an_empty_database_change_nothing(workdir: Path) -> None:
+def test_status_and_dry_run_without_a_database_create_nothing(workdir: Path) -> None:
     assert NAMES[0] == "0001_initial"
     assert migrate(workdir, "--status") == [f"pending  {name}" for name in NAMES]
+    assert migrate(workdir, "--dry-run") == ["would create data/folionaut.db", *(f"would apply {n}" for n in NAMES)]
+    assert list(workdir.iterdir()) == []  # no data directory, no database file
+
+
+def test_status_and_dry_run_leave_an_existing_database_as_it_was(workdir: Path) -> None:
+    data = workdir / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "folionaut.db") as conn:
+        conn.execute("CREATE TABLE unrelated (x)")
+    conn.close()
+    before = {path.name: path.read_bytes() for path in data.iterdir()}
+    assert migrate(workdir, "--status") == [f"pending  {name}" for name in NAMES]
     assert migrate(workdir, "--dry-run") == [f"would apply {name}" for name in NAMES]
-    tables, _ = tables_and_indexes(workdir / "data" / "folionaut.db")
-    assert "content" not in tables
+    assert {path.name: path.read_bytes() for path in data.iterdir()} == before  # no -wal, -shm, table or row
 
 
 def test_migrate_up_from_empty_then_idempotent(workdir: Path) -> None:

@@ -46,7 +46,7 @@ def test_runs_through_its_shebang_and_extracts_once(zipapp: Path, tmp_path: Path
     extracted = [p.name for p in root.iterdir() if not p.name.startswith(".")]
     assert len(extracted) == 1 and extracted[0].startswith("folionaut_"), extracted
     assert extracted[0].endswith(f"_{tag}"), extracted
-    assert (root / extracted[0] / "site-packages" / "folionaut" / "cli.py").is_file()
+    assert (root / extracted[0] / "site-packages" / "folionaut" / "cli" / "__init__.py").is_file()
 
 
 def test_bundles_the_runtime_closure_and_no_test_tools(zipapp: Path) -> None:

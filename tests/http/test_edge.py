@@ -134,10 +134,14 @@ async def test_unexpected_exception_is_500_with_request_id_logged_not_shown(
     text = await response.text()
     assert "Traceback" not in text and "secret internals" not in text and "SELECT" not in text
     assert_edge_headers(response)
-    logged = [line for line in log_lines(json_logs) if line.get("requestId") == "trace-me-500"]
+    lines = [line for line in log_lines(json_logs) if line.get("requestId") == "trace-me-500"]
+    logged = [line for line in lines if line["context"] != "access"]
     assert len(logged) == 1
     assert logged[0]["level"] == "error" and logged[0]["context"] == "http"
     assert "Traceback" in logged[0]["error"] and "secret internals" in logged[0]["error"]
+    # and the request's access line, with its status
+    assert [(line["route"], line["status"]) for line in lines if line["context"] == "access"] == [
+        ("/test-only/explode", 500)]
 
 
 async def test_slow_request_is_504(aiohttp_client: Any, settings: Settings) -> None:

@@ -39,7 +39,7 @@ async def test_dumps_during_writes_restore_to_consistent_states(tmp_path: Path) 
             writes += 1
 
     task = asyncio.create_task(writer())
-    dumps: list[str] = []
+    dumps: list[bytes] = []
     writes_during: list[int] = []
     try:
         for _ in range(DUMPS):
@@ -62,7 +62,7 @@ async def test_dumps_during_writes_restore_to_consistent_states(tmp_path: Path) 
         target = await SQLiteDatabase.open(tmp_path / f"restored-{number}.db")
         try:
             # Restore checks foreign keys: a history row whose content was read from an older state fails here.
-            await restore_dump(target, text.encode())
+            await restore_dump(target, text)
             drift = await target.fetch_all(
                 "SELECT c.id, c.version, (SELECT max(h.version) FROM content_history AS h "
                 "WHERE h.content_id = c.id) AS latest FROM content AS c "

@@ -150,12 +150,12 @@ def target_with_rows(tmp_path: Path) -> Path:
     return data_dir
 
 
-def restore_fails(data_dir: Path, dump: Path, *, force: bool = True) -> str:
-    """Restore ``dump``, expect exit 1 with one line on stderr, and the target unchanged."""
+def restore_fails(data_dir: Path, dump: Path, *, force: bool = True, code: int = 1) -> str:
+    """Restore ``dump``, expect exit ``code`` with one line on stderr, and the target unchanged."""
     before = table_snapshot(data_dir / DB_FILE)
     schema_before = query(data_dir / DB_FILE, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
     result = run_cli(["restore", *(["--force"] if force else []), str(dump)], data_dir)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert table_snapshot(data_dir / DB_FILE) == before
@@ -210,9 +210,14 @@ def test_files_that_are_not_folionaut_dumps_change_nothing(target_with_rows: Pat
                             "INSERT INTO notes VALUES (1, 'hi');\nCOMMIT;\n")
     assert "not a Folionaut dump: table content is missing" in restore_fails(target_with_rows, other_schema)
 
-    database_file = tmp_path / "copy.db"
-    shutil.copy(target_with_rows / DB_FILE, database_file)
-    assert "binary" in restore_fails(target_with_rows, database_file)
+    other_database = tmp_path / "other.db"
+    with sqlite3.connect(other_database) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.close()
+    assert "the SQLite file has no Folionaut tables" in restore_fails(target_with_rows, other_database)
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" * 10)
+    assert "binary" in restore_fails(target_with_rows, binary)
 
     orphan = tmp_path / "orphan.sql"
     good = dump_to(target_with_rows, tmp_path / "good.sql").decode()
@@ -309,7 +314,8 @@ def test_a_dump_from_a_newer_folionaut_changes_nothing(seeded: Path, target_with
     newer = tmp_path / "newer.sql"
     newer.write_text(text.replace("COMMIT;\n", "INSERT INTO \"folionaut_migrations\" VALUES(9999,'future',"
                                                "'2030-01-01T00:00:00.000Z');\nCOMMIT;\n"))
-    assert "newer Folionaut (migration 9999 is unknown here)" in restore_fails(target_with_rows, newer)
+    refusal = restore_fails(target_with_rows, newer, code=2)
+    assert "the dump is at migration 9999_future, newer than this folionaut" in refusal
 
 
 def test_a_generated_portfolio_round_trips_through_dump_and_restore(tmp_path: Path) -> None:

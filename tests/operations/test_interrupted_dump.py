@@ -15,10 +15,10 @@ from tests.operations.conftest import CLI, subprocess_env
 WAIT_SECONDS = 60.0
 
 
-def start_stalled_dump(data_dir: Path, output: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_stalled_dump(data_dir: Path, output: Path, *options: str) -> tuple[subprocess.Popen[bytes], Path]:
     """Start a dump that pauses after writing its temp file; return it and that temp file once written."""
     process = subprocess.Popen(
-        [*CLI, "dump", "--output", str(output)],
+        [*CLI, "dump", "--output", str(output), *options],
         env=subprocess_env(data_dir, **{STALL_ENV: "60"}),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
@@ -47,7 +47,7 @@ def test_sigkill_mid_write_leaves_no_file_under_the_final_name(seeded: Path, tmp
 def test_sigkill_keeps_yesterdays_backup_intact(seeded: Path, tmp_path: Path) -> None:
     output = tmp_path / "backup.sql"
     output.write_bytes(b"-- the previous backup\n")
-    process, _ = start_stalled_dump(seeded, output)
+    process, _ = start_stalled_dump(seeded, output, "--force")
     process.kill()
     process.wait(timeout=30)
     assert output.read_bytes() == b"-- the previous backup\n"

@@ -21,7 +21,7 @@ async def test_round_trip_through_turso(tmp_path: Path, backend_name: str) -> No
     await seed_database(local, 200, sessions=3)
     sqlite = await SQLiteDatabase.open(local)
     try:
-        text = await dump_database(sqlite)
+        text = (await dump_database(sqlite)).decode()
     finally:
         await sqlite.close()
 
@@ -29,15 +29,15 @@ async def test_round_trip_through_turso(tmp_path: Path, backend_name: str) -> No
         remote = await LibSQLDatabase.open(backend.turso_database_url, backend.turso_auth_token)
         try:
             await restore_dump(remote, text.encode())
-            assert await dump_database(remote) == text  # same bytes from either backend
+            assert (await dump_database(remote)).decode() == text  # same bytes from either backend
             # A broken file changes nothing on Turso either, and names its line.
             broken = text.replace("COMMIT;", "INSERT INTO \"content\" VALUES('x');\nCOMMIT;")
             with pytest.raises(RestoreError, match=r"^line \d+: table content has 10 columns but 1 values"):
                 await restore_dump(remote, broken.encode(), force=True)
-            assert await dump_database(remote) == text
+            assert (await dump_database(remote)).decode() == text
             # --force replaces everything on Turso: drop, reload, in one batch.
             await restore_dump(remote, text.encode(), force=True)
-            assert await dump_database(remote) == text
+            assert (await dump_database(remote)).decode() == text
         finally:
             await remote.close()
         assert table_snapshot(backend.database_file) == table_snapshot(local)
