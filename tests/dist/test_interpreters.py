@@ -199,7 +199,7 @@ def test_a_start_removes_earlier_builds_extractions_but_never_one_in_use(zipapp:
     assert not unused.exists() and not (root / f".{unused.name}.inuse").exists()
     assert (running / "site-packages" / "folionaut" / "__init__.py").exists(), "an extraction in use was deleted"
     ours = [p for p in root.glob("folionaut_*") if p not in (unused, running)]
-    assert len(ours) == 1 and (ours[0] / "site-packages" / "folionaut" / "cli.py").is_file()
+    assert len(ours) == 1 and (ours[0] / "site-packages" / "folionaut" / "cli" / "__init__.py").is_file()
     # The one in use is removed by the first start after its process has gone.
     again = run([sys.executable, str(zipapp), "--version"], clean_env(SHIV_ROOT=str(root)), tmp_path)
     assert again.returncode == 0, again.stderr
