@@ -231,6 +231,10 @@ def make_edge(runtime: Runtime, in_flight: InFlightRequests,
             response = await handler(request)
         if route.audited:
             audit_change(request, response.status)
+        if route.access is not Access.PUBLIC and "Cache-Control" not in response.headers:
+            # Drafts, history, transcripts and tokens' lists are for the key holder: never kept by a browser
+            # or a proxy cache (a route that says otherwise, e.g. an SSE stream, keeps its own).
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     def failure_response(exc: Exception, request: web.Request, request_id: str) -> web.StreamResponse:

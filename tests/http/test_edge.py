@@ -247,3 +247,19 @@ async def test_cors_preflight(make_client: Any, settings: Settings) -> None:
 async def test_no_cors_headers_when_no_origins_configured(client: Any) -> None:
     response = await client.get("/api/v1/content", headers={"Origin": "https://allowed.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_answers_behind_a_credential_are_never_stored(client: Any, admin_headers: dict[str, str]) -> None:
+    created = await client.post("/api/v1/admin/content", headers=admin_headers,
+                                json={"type": "note", "slug": "draft", "data": {"secret": "draft text"},
+                                      "status": "draft"})
+    assert created.status == 201, await created.text()
+    item = (await created.json())["data"]["id"]
+    for path in ("/api/v1/admin/content", f"/api/v1/admin/content/{item}", f"/api/v1/admin/content/{item}/history"):
+        response = await client.get(path, headers=admin_headers)
+        assert response.status == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert created.headers["Cache-Control"] == "no-store"
+    # Public reads keep their own caching.
+    public = await client.get("/api/v1/content")
+    assert public.status == 200 and public.headers["Cache-Control"].startswith("public")
