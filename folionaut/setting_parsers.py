@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from folionaut.core.workers import MAX_WORKERS, available_cores
 
 __all__ = [
-    "CHAT_FALLBACKS", "ENVIRONMENTS", "LOG_FORMATS", "parse_admin_key", "parse_bool", "parse_email", "parse_env",
-    "parse_fallback", "parse_float", "parse_int", "parse_log_format", "parse_log_level", "parse_origins",
-    "parse_phone", "parse_str", "parse_url", "parse_workers",
+    "CHAT_FALLBACKS", "ENVIRONMENTS", "LOG_FORMATS", "LOG_LEVELS", "parse_admin_key", "parse_bool", "parse_choice",
+    "parse_email", "parse_env", "parse_fallback", "parse_float", "parse_int", "parse_log_format", "parse_log_level",
+    "parse_origins", "parse_phone", "parse_str", "parse_url", "parse_workers",
 ]
 
 ENVIRONMENTS = ("development", "production", "test")
@@ -82,16 +82,6 @@ def parse_str(raw: object) -> str:
 parse_str.expected = "a string"  # type: ignore[attr-defined]
 
 
-def parse_env(raw: object) -> str:
-    value = parse_str(raw).lower()
-    if value not in ENVIRONMENTS:
-        raise ValueError
-    return value
-
-
-parse_env.expected = "one of " + ", ".join(ENVIRONMENTS)  # type: ignore[attr-defined]
-
-
 def parse_url(*schemes: str) -> Callable[[object], str]:
     def parse(raw: object) -> str:
         value = parse_str(raw)
@@ -143,26 +133,6 @@ def parse_email(raw: object) -> str:
 parse_email.expected = "an e-mail address"  # type: ignore[attr-defined]
 
 
-def parse_log_level(raw: object) -> str:
-    value = parse_str(raw).lower()
-    if value not in ("debug", "info", "warning", "error"):
-        raise ValueError
-    return value
-
-
-parse_log_level.expected = "one of debug, info, warning, error"  # type: ignore[attr-defined]
-
-LOG_FORMATS = ("json", "text", "auto")
-
-
-def parse_log_format(raw: object) -> str:
-    value = parse_str(raw).lower()
-    if value not in LOG_FORMATS:
-        raise ValueError
-    return value
-
-
-parse_log_format.expected = "one of " + ", ".join(LOG_FORMATS)  # type: ignore[attr-defined]
 
 
 def parse_phone(raw: object) -> str:
@@ -177,14 +147,26 @@ def parse_phone(raw: object) -> str:
 
 parse_phone.expected = "a phone number such as +44 20 7946 0000"  # type: ignore[attr-defined]
 
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text", "auto")
 CHAT_FALLBACKS = ("none", "offline")
 
 
-def parse_fallback(raw: object) -> str:
-    value = parse_str(raw).lower()
-    if value not in CHAT_FALLBACKS:
-        raise ValueError
-    return value
+def parse_choice(*choices: str) -> Callable[[object], str]:
+    """One of ``choices``, case-insensitively (returned in lower case)."""
+
+    def parse(raw: object) -> str:
+        value = parse_str(raw).lower()
+        if value not in choices:
+            raise ValueError
+        return value
+
+    parse.expected = "one of " + ", ".join(choices)  # type: ignore[attr-defined]
+    return parse
 
 
-parse_fallback.expected = "one of " + ", ".join(CHAT_FALLBACKS)  # type: ignore[attr-defined]
+parse_env = parse_choice(*ENVIRONMENTS)
+parse_log_level = parse_choice(*LOG_LEVELS)
+parse_log_format = parse_choice(*LOG_FORMATS)
+parse_fallback = parse_choice(*CHAT_FALLBACKS)
