@@ -7,14 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from folionaut.settings import Settings
-from tests.conftest import TEST_BACKEND
 from tests.content.conftest import ADMIN, PUBLIC, Create, fields_of
 from tests.helpers.generated_portfolio import insert_items, new_portfolio_database
-
-pytestmark = pytest.mark.skipif(TEST_BACKEND != "sqlite", reason="the portfolio is generated into an SQLite file")
 
 
 async def all_pages(client: Any, path: str, headers: dict[str, str] | None = None,

@@ -11,7 +11,6 @@ import pytest
 from folionaut.core.clock import ManualClock
 from folionaut.runtime import EXTERNAL_CHANGE_POLL_SECONDS
 from folionaut.settings import Settings
-from tests.conftest import TEST_BACKEND
 from tests.content.conftest import ADMIN, PUBLIC, Create, error_of, fields_of
 
 
@@ -221,7 +220,6 @@ async def test_new_item_appears_in_cached_list_and_bundle(client: Any, create: C
     assert (await (await client.get(f"{PUBLIC}/bundle")).json())["data"] == {"project": [item]}
 
 
-@pytest.mark.skipif(TEST_BACKEND != "sqlite", reason="rows are written with the sqlite3 module")
 async def test_lists_and_the_bundle_show_data_exactly_as_a_single_read_does(
         client: Any, create: Create, settings: Settings) -> None:
     # Lists and the bundle write each item's stored JSON as it is (no parse and re-encode): rows written

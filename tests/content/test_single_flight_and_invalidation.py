@@ -14,7 +14,6 @@ from folionaut.http.app import create_app
 from folionaut.http.state import RUNTIME
 from folionaut.runtime import EXTERNAL_CHANGE_POLL_SECONDS
 from folionaut.settings import Settings
-from tests.conftest import TEST_BACKEND
 from tests.content.conftest import ADMIN, PUBLIC
 from tests.helpers.generated_portfolio import new_portfolio_database
 
@@ -45,8 +44,6 @@ async def admin_id(client: Any, headers: dict[str, str], slug: str) -> str:
 @pytest.mark.parametrize("with_redis", [False, True], ids=["memory", "redis"])
 async def test_concurrent_misses_wait_for_one_build(aiohttp_client: Any, settings: Settings, redis_url: str,
                                                     admin_headers: dict[str, str], with_redis: bool) -> None:
-    if TEST_BACKEND != "sqlite":
-        pytest.skip("the portfolio is generated into an SQLite file")
     if with_redis:
         settings = settings.replace(redis_url=redis_url)
     app, client = await started(aiohttp_client, settings)
@@ -74,8 +71,6 @@ async def test_concurrent_misses_wait_for_one_build(aiohttp_client: Any, setting
 
 async def test_a_write_drops_what_it_touches_and_leaves_the_rest(
         aiohttp_client: Any, settings: Settings, admin_headers: dict[str, str]) -> None:
-    if TEST_BACKEND != "sqlite":
-        pytest.skip("the portfolio is generated into an SQLite file")
     app, client = await started(aiohttp_client, settings, items=40)
     unrelated = f"{PUBLIC}/skill/skill-2"
     touched = f"{PUBLIC}/project/project-8"
@@ -108,8 +103,6 @@ async def test_a_write_drops_what_it_touches_and_leaves_the_rest(
 
 async def test_another_processs_write_still_clears_the_cache(
         aiohttp_client: Any, settings: Settings, admin_headers: dict[str, str]) -> None:
-    if TEST_BACKEND != "sqlite":
-        pytest.skip("another process's write is made with the sqlite3 module")
     _, client = await started(aiohttp_client, settings, items=40)
     path = f"{PUBLIC}/skill/skill-2"
     before = await (await client.get(path)).json()
