@@ -21,6 +21,7 @@ Exit codes: 0 done, 1 the measurement failed, 2 valgrind missing or bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,28 +76,34 @@ def environment(data_dir: Path, admin_key: str) -> dict[str, str]:
     return env
 
 
-def seed(tree: Path, data_dir: Path, admin_key: str) -> None:
+@contextlib.contextmanager
+def served(tree: Path, data_dir: Path, admin_key: str) -> Iterator[http.client.HTTPConnection]:
+    """The service of ``tree`` started (not under valgrind) and a connection to it; stopped after."""
     port = free_port()
     command = [sys.executable, "folionaut.py", "serve", "--host", HOST, "--port", str(port)]
     with subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
         try:
             wait_ready(port, server, 60)
-            connection = http.client.HTTPConnection(HOST, port, timeout=30)
-            for number in range(40):
-                kind = ("project", "skill", "experience", "post", "talk", "award", "education", "link")[number % 8]
-                body = json.dumps({"type": kind, "slug": f"{kind}-{number // 8 + 1}", "status": "published",
-                                   "data": {"title": f"{kind.title()} {number}", "summary": "x" * 300,
-                                            "tags": ["python", "aiohttp", "sqlite"]}})
-                connection.request("POST", "/api/v1/admin/content", body=body,
-                                   headers={"X-Admin-Key": admin_key, "Content-Type": "application/json"})
-                response = connection.getresponse()
-                response.read()
-                if response.status != 201:
-                    raise SystemExit(f"instructions_bench: seeding answered {response.status}")
+            yield http.client.HTTPConnection(HOST, port, timeout=30)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
+
+
+def seed(tree: Path, data_dir: Path, admin_key: str) -> None:
+    with served(tree, data_dir, admin_key) as connection:
+        for number in range(40):
+            kind = ("project", "skill", "experience", "post", "talk", "award", "education", "link")[number % 8]
+            body = json.dumps({"type": kind, "slug": f"{kind}-{number // 8 + 1}", "status": "published",
+                               "data": {"title": f"{kind.title()} {number}", "summary": "x" * 300,
+                                        "tags": ["python", "aiohttp", "sqlite"]}})
+            connection.request("POST", "/api/v1/admin/content", body=body,
+                               headers={"X-Admin-Key": admin_key, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 201:
+                raise SystemExit(f"instructions_bench: seeding answered {response.status}")
 
 
 def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers: dict[str, str],
@@ -129,20 +137,11 @@ def instructions(tree: Path, data_dir: Path, admin_key: str, path: str, headers:
 
 
 def etag_of(tree: Path, data_dir: Path, admin_key: str) -> str:
-    port = free_port()
-    command = [sys.executable, "folionaut.py", "serve", "--host", HOST, "--port", str(port)]
-    with subprocess.Popen(command, cwd=tree, env=environment(data_dir, admin_key),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            wait_ready(port, server, 60)
-            connection = http.client.HTTPConnection(HOST, port, timeout=30)
-            connection.request("GET", "/api/v1/content/bundle")
-            response = connection.getresponse()
-            response.read()
-            return response.getheader("ETag") or ""
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+    with served(tree, data_dir, admin_key) as connection:
+        connection.request("GET", "/api/v1/content/bundle")
+        response = connection.getresponse()
+        response.read()
+        return response.getheader("ETag") or ""
 
 
 def main() -> int:
