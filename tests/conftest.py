@@ -17,6 +17,7 @@ from folionaut.resilience.shared_redis import create_redis_client
 from folionaut.settings import Settings, test_settings
 from tests.helpers.backends import open_database_backend
 from tests.helpers.redis_server import RedisServer
+from tests.helpers.webhook_receiver import WebhookReceiver
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = int(os.environ.get("FOLIONAUT_TEST_REDIS_PORT", "6379"))
@@ -143,3 +144,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if browser:
         last = set(map(id, browser))
         items[:] = [item for item in items if id(item) not in last] + browser
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    """A webhook receiver on a loopback port (tests/helpers/webhook_receiver.py), stopped after the test."""
+    receiver = await WebhookReceiver().start()
+    yield receiver
+    await receiver.stop()

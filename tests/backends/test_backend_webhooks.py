@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,6 @@ import pytest
 from folionaut.settings import Settings
 from tests.helpers.webhook_receiver import WebhookReceiver
 from tests.webhooks.conftest import change_item, create_item, create_webhook, drained, log_of, runtime_of
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    receiver = await WebhookReceiver().start()
-    yield receiver
-    await receiver.stop()
 
 
 @pytest.fixture

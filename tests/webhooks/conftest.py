@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +18,6 @@ from tests.helpers.webhook_receiver import WebhookReceiver
 WEBHOOKS = "/api/v1/admin/webhooks"
 CONTENT = "/api/v1/admin/content"
 WAIT_SECONDS = 15.0
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    receiver = await WebhookReceiver().start()
-    yield receiver
-    await receiver.stop()
 
 
 @pytest.fixture
