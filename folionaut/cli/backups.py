@@ -162,7 +162,7 @@ def restore(file: str, force: bool, config_path: str | None, data_dir: str | Non
     async def go() -> None:
         result = await restore_file(settings, raw, force=force, progress=progress_to_tty("restore"))
         replaced = f", replacing {result.replaced_rows} rows" if result.replaced_rows else ""
-        click.echo(f"restored {result.statements} statements from {file}{replaced}")
+        click.echo(f"restored {result.rows} rows in {result.tables} tables from {file}{replaced}")
         if result.adopted:
             click.echo("adopted existing Folionaut database: recorded 0001 as applied")
         for migration in result.migrations:

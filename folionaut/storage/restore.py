@@ -2,24 +2,24 @@
 
 Accepts our dumps (plain or gzip'd, SQL or an SQLite file: told apart by magic
 bytes, not by name; an SQLite file is read back as SQL first, ``binary_copy.py``)
-and a ``sqlite3 .dump`` of an original-Folionaut database. Three steps:
+and a ``sqlite3 .dump`` of an original-Folionaut database. What a dump may hold:
+tables, indexes, triggers, views and rows, in any order, inside the transaction
+control and the connection PRAGMAs that ``sqlite3 .dump`` writes (skipped: the
+restore runs as one transaction of its own); no ROLLBACK, ATTACH, DETACH,
+SAVEPOINT or VACUUM; no truncated file. The target's contents are replaced in
+one transaction (drop every object, run the script), and the result is checked
+before committing: a Folionaut schema whose rows reference only rows that are
+there, from no newer Folionaut (``check_loaded``). Then our pending migrations
+are applied (adopting an original database first).
 
-1. Parse: split into statements with their line numbers; drop the transaction
-   control and connection PRAGMAs that ``sqlite3 .dump`` writes (the restore
-   runs as one batch, and foreign keys are checked at its end instead); reject
-   a truncated file.
-2. Replace the target's contents in one transaction (drop every object, run
-   the script) and check, before committing, that the result is a Folionaut
-   schema whose rows reference only rows that are there (``check_loaded``);
-   then apply our pending migrations (adopting an original database first).
-3. Name the line of a statement that fails: by rehearsing the script in a
-   scratch in-memory database, one statement at a time.
-
-On the embedded SQLite backend step 2 runs the script in SQLite's own loop
-(``SQLiteDatabase.run_script``), as the sqlite3 shell does, and the rehearsal
-runs only when the load failed, to find the line: a restore costs about what
-``sqlite3 new.db < dump.sql`` does. A libSQL server takes the script as one
-batch, which can only say that it failed, so there the rehearsal runs first.
+On the embedded SQLite backend the file runs in SQLite's own statement loop
+(``SQLiteDatabase.run_script``), as in ``sqlite3 new.db < dump.sql``, and the rules
+above are kept by SQLite's authorizer (``DumpGuard``), which sees every statement
+SQLite prepares. Only when the load fails is the text split into statements
+(``parse_dump``) and rehearsed one by one in a scratch in-memory database
+(``rehearse``), to say which line is at fault. A libSQL server takes the script as
+one batch, which can only say that it failed, so there the split and the
+rehearsal come first.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ _PRAGMA = re.compile(r"^PRAGMA\s+(\w+)", re.IGNORECASE)
 _FORBIDDEN = re.compile(r"^(ATTACH|DETACH|VACUUM|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 # sqlite3 .dump writes these to load virtual tables verbatim; they shape the schema, so keep them.
 _KEPT_PRAGMAS = {"writable_schema"}
+# VACUUM needs no rule: SQLite refuses it inside the load's transaction.
+_REFUSED_ACTIONS = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_SAVEPOINT})
 _EXCERPT = 80
 
 Progress = Callable[[str], None]
@@ -61,7 +63,8 @@ class RestoreError(AppError):
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
-    statements: int
+    rows: int  # restored, in user tables (as count_rows counts them)
+    tables: int
     replaced_rows: int
     adopted: bool
     migrations: list[Migration]
@@ -130,6 +133,36 @@ def parse_dump(text: str) -> list[tuple[int, str]]:
     # the original created chat_messages before the chat_sessions it references; with foreign
     # keys enforced (deferred, but still enforced) a row cannot name a table that does not exist yet.
     return sorted(kept, key=lambda item: not _CREATE_TABLE.match(item[1].lstrip()))
+
+
+class DumpGuard:
+    """SQLite's authorizer while a dump loads locally: ``parse_dump``'s rules, kept inside SQLite's
+    statement loop instead of by splitting the text. The dump's own transaction control and connection
+    PRAGMAs are skipped (SQLITE_IGNORE makes them no-ops), ROLLBACK, ATTACH, DETACH and SAVEPOINT
+    are refused (the load then fails, and ``parse_dump`` names the line). ``complete()`` says whether
+    a dump that opened a transaction ended with its COMMIT: a file cut at a line boundary does not."""
+
+    def __init__(self) -> None:
+        self.opened = False
+        self.ended = False
+
+    def __call__(self, action: int, arg1: str | None, _arg2: str | None, _database: str | None,
+                 _trigger: str | None) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION:
+            if arg1 == "ROLLBACK":
+                return sqlite3.SQLITE_DENY
+            self.opened = self.opened or arg1 == "BEGIN"
+            self.ended = arg1 == "COMMIT"  # END parses as COMMIT
+            return sqlite3.SQLITE_IGNORE
+        self.ended = False  # a statement after the COMMIT
+        if action == sqlite3.SQLITE_PRAGMA:
+            return sqlite3.SQLITE_OK if (arg1 or "").lower() in _KEPT_PRAGMAS else sqlite3.SQLITE_IGNORE
+        if action in _REFUSED_ACTIONS:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def complete(self) -> bool:
+        return self.ended or not self.opened
 
 
 # --- 2. checking what was loaded, and rehearsal -------------------------------------
@@ -237,31 +270,51 @@ async def restore_dump(
             raw = await sql_of_database_file(raw)
         except DatabaseError as exc:
             raise RestoreError(f"cannot read the SQLite file: {exc.message}") from None
-    statements = parse_dump(decode_dump(raw))
+    text = decode_dump(raw)
     local = isinstance(db, SQLiteDatabase)
     if not local:  # a remote batch can only say that it failed: find a failing line first
+        statements = parse_dump(text)
         say(f"checking {len(statements)} statements")
         await rehearse(statements)
     refuse_newer_schema(await migration_status(db), "the database to restore into")
     counts = await count_rows(db)
-    rows = sum(counts.values())
-    if rows and not force:
+    replaced = sum(counts.values())
+    if replaced and not force:
         busy = ", ".join(f"{count} in {name}" for name, count in sorted(counts.items()) if count)
         raise RestoreError(f"the database is not empty ({busy}); use --force to replace its contents")
-    say(f"loading {len(statements)} statements in one transaction")
-    # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
-    prelude = [Statement("PRAGMA defer_foreign_keys = ON"), *await drop_everything(db)]
-    try:
-        if isinstance(db, SQLiteDatabase):
-            script = "".join(f"{statement.sql};\n" for statement in prelude) + "\n".join(sql for _, sql in statements)
-            await db.run_script(script, check_loaded)
-        else:
+    say("loading the dump in one transaction")
+    drops = await drop_everything(db)
+    if isinstance(db, SQLiteDatabase):
+        await _load_locally(db, text, drops)
+    else:
+        # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
+        prelude = [Statement("PRAGMA defer_foreign_keys = ON"), *drops]
+        try:
             await db.batch([*prelude, *(Statement(sql) for _, sql in statements)])  # checked when rehearsed
-    except DatabaseError as exc:
-        if local:
-            await rehearse(statements)  # names the failing line, if the script itself is at fault
-        raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
+        except DatabaseError as exc:
+            raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
+    restored = await count_rows(db)
     say("applying migrations")
     adopted = await adopt_original(db, clock)
     applied = await apply_migrations(db, clock)
-    return RestoreResult(len(statements), rows, adopted, applied)
+    return RestoreResult(sum(restored.values()), len(restored), replaced, adopted, applied)
+
+
+async def _load_locally(db: SQLiteDatabase, text: str, drops: Sequence[Statement]) -> None:
+    """The dump in SQLite's own loop, kept to a dump's statements by ``DumpGuard``; when anything is
+    wrong, the text is parsed and rehearsed statement by statement to say where."""
+    guard = DumpGuard()
+
+    async def check(query: Query) -> None:
+        if not guard.complete():
+            raise RestoreError("the file ends before its COMMIT (truncated file?)")  # parse_dump names the line
+        await check_loaded(query)
+
+    script = "".join(f"{statement.sql};\n" for statement in drops) + text
+    try:
+        await db.run_script(script, check, authorizer=guard)
+    except (DatabaseError, RestoreError) as exc:
+        await rehearse(parse_dump(text))  # raises, naming the line, if the file itself is at fault
+        if isinstance(exc, RestoreError):
+            raise
+        raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc

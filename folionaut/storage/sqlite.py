@@ -92,6 +92,52 @@ def _read_only_uri(path: Path) -> str:
     raise AssertionError("unreachable")
 
 
+#: SQLite's authorizer callback: (action, arg1, arg2, database, trigger or view) -> SQLITE_OK/IGNORE/DENY.
+Authorizer = Callable[[int, str | None, str | None, str | None, str | None], int]
+
+
+def _after_first_statement(authorizer: Authorizer) -> Authorizer:
+    """``authorizer`` for every statement but the first (``run_script``'s own ``BEGIN``)."""
+    first = True
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, database: str | None,
+                  trigger: str | None) -> int:
+        nonlocal first
+        if first and action == sqlite3.SQLITE_TRANSACTION:
+            first = False
+            return sqlite3.SQLITE_OK
+        return authorizer(action, arg1, arg2, database, trigger)
+
+    return authorize
+
+
+async def _use_rollback_journal(conn: aiosqlite.Connection) -> bool:
+    """Switch a WAL database to the rollback journal (synchronous FULL, as SQLite's default) if no
+    other connection has it open; False, changing nothing, if one does (it is not waited for)."""
+    await conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        async with conn.execute("PRAGMA journal_mode = DELETE") as cursor:
+            row = await cursor.fetchone()
+    except sqlite3.OperationalError:  # "database is locked": another process, e.g. a running server
+        return False
+    finally:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if row is None or str(row["journal_mode"]).lower() != "delete":
+        return False
+    await conn.execute("PRAGMA synchronous = FULL")
+    return True
+
+
+async def _back_to_wal(conn: aiosqlite.Connection, path: Path) -> None:
+    """Undo ``_use_rollback_journal``. Best effort: the load is committed by now, and whoever opens the
+    file next (``_connect``) sets WAL again if a process that opened it meanwhile keeps this from it."""
+    try:
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        log.warning("%s stays in rollback-journal mode until it is next opened: %s", path, exc)
+
+
 class SQLiteDatabase:
     backend = "sqlite"
     outcome_can_be_unknown = False  # in process: a write either returned or raised
@@ -254,21 +300,35 @@ class SQLiteDatabase:
                 raise _translate(exc, self.path) from exc
 
     async def run_script(self, script: str, check: Callable[[Callable[[str], Awaitable[list[Row]]]], Awaitable[None]],
-                         ) -> None:
-        """Run ``script`` in one write transaction, then ``check`` (given a query function reading inside
+                         *, authorizer: Authorizer | None = None) -> None:
+        """Load ``script`` in one write transaction, then ``check`` (given a query function reading inside
         that transaction), then commit; anything raised rolls the whole of it back.
 
-        The script runs in SQLite's own statement loop (``executescript``), not one statement per call
-        to aiosqlite's thread: loading 20,000 statements costs what the sqlite3 shell takes. It must not
-        hold transaction control of its own. For a bulk load, the page cache is made large meanwhile.
+        A bulk load, as the sqlite3 shell does one: the script runs in SQLite's own statement loop
+        (``executescript``), not one statement per call to aiosqlite's thread, with a large page cache.
+        Foreign keys are off while it runs (a dump may insert rows before it creates the table they
+        refer to), so ``check`` must check them (``PRAGMA foreign_key_check``). When no other connection
+        has the file open, the load goes through the rollback journal rather than the WAL, which would
+        write every page twice (into the log, then into the database at the checkpoint); with a running
+        server the WAL stays. This database's own reads wait meanwhile. ``authorizer`` (SQLite's, see
+        ``sqlite3_set_authorizer``) sees every statement of the script, not its own ``BEGIN``; the
+        script must not hold transaction control that the authorizer lets through.
         """
-        async with self._writing() as conn:
+        async with self._writing() as conn, self._without_readers():
             try:
                 async with conn.execute("PRAGMA cache_size") as cursor:
                     cache_size = (await cursor.fetchone() or {}).get("cache_size", -2000)
                 await conn.execute(f"PRAGMA cache_size = {_BULK_CACHE_SIZE}")
+                await conn.execute("PRAGMA foreign_keys = OFF")
+                journal_switched = await _use_rollback_journal(conn)
                 try:
-                    await conn.executescript("BEGIN IMMEDIATE;\n" + script)
+                    if authorizer is not None:
+                        await conn.set_authorizer(_after_first_statement(authorizer))
+                    try:
+                        await conn.executescript("BEGIN IMMEDIATE;\n" + script)
+                    finally:
+                        if authorizer is not None:
+                            await conn.set_authorizer(None)
 
                     async def query(sql: str) -> list[Row]:
                         async with conn.execute(sql) as cursor:
@@ -279,9 +339,25 @@ class SQLiteDatabase:
                 finally:
                     if conn.in_transaction:
                         await conn.execute("ROLLBACK")
+                    if journal_switched:
+                        await _back_to_wal(conn, self.path)
+                    await conn.execute("PRAGMA foreign_keys = ON")
                     await conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc
+
+    @asynccontextmanager
+    async def _without_readers(self) -> AsyncIterator[None]:
+        """This database's reader connections closed meanwhile (reads in flight finish first; new ones
+        wait), so that only the writer has the file open; reopened afterwards."""
+        count = len(self._all_readers)
+        for _ in range(count):
+            await (await self._readers.get()).close()
+        self._all_readers = []
+        try:
+            yield
+        finally:
+            await self._add_readers(count)
 
     async def read_in_thread(self, read: Callable[[sqlite3.Connection], T]) -> T:
         """``read(connection)`` in a worker thread, on a read-only connection of its own, inside one read

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
+__all__ = ["split_statements"]
+
 
 def split_statements(script: str) -> list[tuple[int, str]]:
     """Split a script into ``(first_line_number, statement)`` pairs.
 
     Uses SQLite's own notion of a complete statement, so semicolons inside
-    strings and ``CREATE TRIGGER … BEGIN … END;`` bodies are handled.
+    strings and ``CREATE TRIGGER … BEGIN … END;`` bodies are handled, and so
+    are two statements on one line (each is its own pair, with that line's number).
     """
     statements: list[tuple[int, str]] = []
     buffer: list[str] = []
@@ -26,9 +29,28 @@ def split_statements(script: str) -> list[tuple[int, str]]:
         buffer.append(line)
         text = "".join(buffer)
         if sqlite3.complete_statement(text):
-            statements.append((start_line, text.strip()))
+            statements += _one_by_one(start_line, text)
             buffer = []
     tail = "".join(buffer).strip()
     if tail:
         statements.append((start_line, tail))
     return statements
+
+
+def _one_by_one(line: int, text: str) -> list[tuple[int, str]]:
+    """The statements of ``text`` (complete, ending on its last line), with their first lines' numbers."""
+    found: list[tuple[int, str]] = []
+    start = 0
+    end = text.find(";")
+    while end != -1 and text.find(";", end + 1) != -1:  # more than one semicolon: maybe more than one statement
+        if sqlite3.complete_statement(text[start:end + 1]):
+            statement = text[start:end + 1]
+            if statement.strip():
+                found.append((line + text.count("\n", 0, start + len(statement) - len(statement.lstrip())),
+                              statement.strip()))
+            start = end + 1
+        end = text.find(";", end + 1)
+    if text[start:].strip():
+        rest = text[start:]
+        found.append((line + text.count("\n", 0, start + len(rest) - len(rest.lstrip())), rest.strip()))
+    return found

@@ -6,12 +6,16 @@ import gzip
 import shutil
 import sqlite3
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from folionaut.storage.migrate import available_migrations
+from tests.cli.conftest import ServeProcess, clean_env
 from tests.helpers.generated_portfolio import create_portfolio_database
 from tests.operations.conftest import (
     DB_FILE,
@@ -330,3 +334,86 @@ def test_a_generated_portfolio_round_trips_through_dump_and_restore(tmp_path: Pa
     # The list-order indexes came back too (keyset paging depends on them).
     indexes = {row[0] for row in query(target / DB_FILE, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"content_list_order_idx", "content_type_list_order_idx"} <= indexes
+
+
+# --- what a dump may hold, and the journal it loads through ---------------------------
+
+
+def _with_line(text: str, marker: str, extra: str) -> tuple[str, int]:
+    """``text`` with ``extra`` appended to the first line starting with ``marker``, and that line's number."""
+    lines = text.splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.startswith(marker))
+    lines[index] = lines[index].rstrip("\n") + " " + extra + "\n"
+    return "".join(lines), index + 1
+
+
+def test_statements_a_dump_may_not_hold_are_refused_wherever_they_stand(
+    seeded: Path, target_with_rows: Path, tmp_path: Path
+) -> None:
+    # Appended to a row's line, where a reader going line by line would not look: SQLite's authorizer
+    # sees every statement, and the refusal names the line.
+    good = dump_to(seeded, tmp_path / "good.sql").decode()
+    elsewhere = tmp_path / "elsewhere.db"
+    for keyword, sql in (("ATTACH", f"ATTACH DATABASE '{elsewhere}' AS other; CREATE TABLE other.copy (x);"),
+                         ("SAVEPOINT", "SAVEPOINT halfway;"),
+                         ("VACUUM", f"VACUUM INTO '{elsewhere}';")):
+        text, line = _with_line(good, 'INSERT INTO "content_history"', sql)
+        dump = tmp_path / f"{keyword.lower()}.sql"
+        dump.write_text(text)
+        assert restore_fails(target_with_rows, dump) == f"folionaut: line {line}: {keyword} is not allowed in a dump"
+        assert not elsewhere.exists()
+
+    rolled_back = tmp_path / "rolled-back.sql"
+    rolled_back.write_text(good.replace("\nCOMMIT;\n", "\nROLLBACK;\n"))
+    assert "ends in ROLLBACK" in restore_fails(target_with_rows, rolled_back)
+
+
+def test_a_dumps_own_transaction_control_and_pragmas_change_nothing_but_the_rows(
+    seeded: Path, tmp_path: Path
+) -> None:
+    good = dump_to(seeded, tmp_path / "good.sql").decode()
+    text, _ = _with_line(good, 'INSERT INTO "content"', "COMMIT; BEGIN; PRAGMA journal_mode=OFF; "
+                                                       "PRAGMA foreign_keys=ON; PRAGMA synchronous=OFF;")
+    noisy = tmp_path / "noisy.sql"
+    noisy.write_text(text)
+    target = tmp_path / "target"
+    result = run_cli(["restore", str(noisy)], target)
+    assert result.exit_code == 0, result.output
+    restored = table_snapshot(target / DB_FILE)
+    assert restored == table_snapshot(seeded / DB_FILE)
+    rows = sum(len(rows) for name, rows in restored.items() if name != "folionaut_migrations")
+    assert result.stdout.startswith(f"restored {rows} rows in {len(restored) - 1} tables from ")
+    # Loaded through the rollback journal (nothing else had the file open), then back to WAL.
+    assert query(target / DB_FILE, "PRAGMA journal_mode") == [("wal",)]
+    assert not (target / f"{DB_FILE}-journal").exists()
+
+
+def test_restore_beside_a_running_server_keeps_the_wal_and_the_server_sees_it(
+    seeded: Path, target_with_rows: Path, tmp_path: Path
+) -> None:
+    dump = tmp_path / "backup.sql"
+    dump_to(seeded, dump)
+    env = clean_env(tmp_path, FOLIONAUT_DATA_DIR=str(target_with_rows), ACCESS_LOG="off")
+    server = ServeProcess(["--port", "0"], tmp_path, env).wait_listening()
+    try:
+        item = f"{server.base_url}/api/v1/content/project/item-30"  # in the dump, not in the target
+        assert _status(item) == 404
+        result = run_cli(["restore", "--force", str(dump)], target_with_rows)
+        assert result.exit_code == 0, result.output
+        for _ in range(60):  # the server notices another process's write within about a second
+            if _status(item) == 200:
+                break
+            time.sleep(0.1)
+        assert _status(item) == 200
+        assert query(target_with_rows / DB_FILE, "PRAGMA journal_mode") == [("wal",)]
+    finally:
+        assert server.stop() == 0
+    assert table_snapshot(target_with_rows / DB_FILE) == table_snapshot(seeded / DB_FILE)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
