@@ -40,7 +40,7 @@ from folionaut.storage.binary_copy import SQLITE_HEADER, sql_of_database_file
 from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
 from folionaut.storage.migrate import apply_migrations, migration_status, newer_schema_message, refuse_newer_schema
 from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
-from folionaut.storage.sqlite import SQLiteDatabase
+from folionaut.storage.sqlite import SCRIPT_BEGIN, SQLiteDatabase
 from folionaut.storage.sqltext import split_statements
 
 _TRANSACTION = re.compile(r"^(BEGIN|COMMIT|END)\b", re.IGNORECASE)
@@ -82,15 +82,21 @@ def ungzip(raw: bytes) -> bytes:
     return raw
 
 
-def decode_dump(raw: bytes) -> str:
-    """The dump's SQL text; gzip is recognised by its magic bytes."""
-    raw = ungzip(raw)
+def refuse_binary(raw: bytes) -> None:
+    """RestoreError for a file that is neither SQL text nor one of the binary forms told apart before."""
     if b"\x00" in raw[:4096]:
         raise RestoreError("not a dump: the file is binary but neither gzip nor an SQLite database")
+
+
+def decode_dump(raw: bytes, *, prefix: str = "") -> str:
+    """``prefix`` and the dump's SQL text (ungzipped already), decoded as one string: a copy of a large
+    text fewer than joining them after."""
+    refuse_binary(raw)
+    head = prefix.encode()
     try:
-        return raw.decode("utf-8")
+        return (head + raw).decode("utf-8") if head else raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, max(exc.start - len(head), 0)) + 1
         raise RestoreError(f"line {line}: not an SQL dump (invalid UTF-8)") from None
 
 
@@ -270,10 +276,10 @@ async def restore_dump(
             raw = await sql_of_database_file(raw)
         except DatabaseError as exc:
             raise RestoreError(f"cannot read the SQLite file: {exc.message}") from None
-    text = decode_dump(raw)
+    refuse_binary(raw)
     local = isinstance(db, SQLiteDatabase)
     if not local:  # a remote batch can only say that it failed: find a failing line first
-        statements = parse_dump(text)
+        statements = parse_dump(decode_dump(raw))
         say(f"checking {len(statements)} statements")
         await rehearse(statements)
     refuse_newer_schema(await migration_status(db), "the database to restore into")
@@ -285,12 +291,13 @@ async def restore_dump(
     say("loading the dump in one transaction")
     drops = await drop_everything(db)
     if isinstance(db, SQLiteDatabase):
-        await _load_locally(db, text, drops)
+        prelude = SCRIPT_BEGIN + "".join(f"{statement.sql};\n" for statement in drops)
+        await _load_locally(db, decode_dump(raw, prefix=prelude), len(prelude))
     else:
         # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
-        prelude = [Statement("PRAGMA defer_foreign_keys = ON"), *drops]
+        prelude_statements = [Statement("PRAGMA defer_foreign_keys = ON"), *drops]
         try:
-            await db.batch([*prelude, *(Statement(sql) for _, sql in statements)])  # checked when rehearsed
+            await db.batch([*prelude_statements, *(Statement(sql) for _, sql in statements)])  # rehearsed
         except DatabaseError as exc:
             raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
     restored = await count_rows(db)
@@ -300,9 +307,10 @@ async def restore_dump(
     return RestoreResult(sum(restored.values()), len(restored), replaced, adopted, applied)
 
 
-async def _load_locally(db: SQLiteDatabase, text: str, drops: Sequence[Statement]) -> None:
-    """The dump in SQLite's own loop, kept to a dump's statements by ``DumpGuard``; when anything is
-    wrong, the text is parsed and rehearsed statement by statement to say where."""
+async def _load_locally(db: SQLiteDatabase, script: str, prelude: int) -> None:
+    """``script`` (``prelude`` characters of drops, then the dump) in SQLite's own loop, kept to a dump's
+    statements by ``DumpGuard``; when anything is wrong, the dump is parsed and rehearsed statement by
+    statement to say where."""
     guard = DumpGuard()
 
     async def check(query: Query) -> None:
@@ -310,11 +318,10 @@ async def _load_locally(db: SQLiteDatabase, text: str, drops: Sequence[Statement
             raise RestoreError("the file ends before its COMMIT (truncated file?)")  # parse_dump names the line
         await check_loaded(query)
 
-    script = "".join(f"{statement.sql};\n" for statement in drops) + text
     try:
         await db.run_script(script, check, authorizer=guard)
     except (DatabaseError, RestoreError) as exc:
-        await rehearse(parse_dump(text))  # raises, naming the line, if the file itself is at fault
+        await rehearse(parse_dump(script[prelude:]))  # raises, naming the line, if the file itself is at fault
         if isinstance(exc, RestoreError):
             raise
         raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc

@@ -40,6 +40,8 @@ T = TypeVar("T")
 #: Page cache during a bulk load, in KiB (negative: SQLite's unit for "kibibytes").
 _BULK_CACHE_SIZE = -262_144
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: How ``run_script`` opens its transaction (part of the script: Python's executescript commits one open before).
+SCRIPT_BEGIN = "BEGIN IMMEDIATE;\n"
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -325,7 +327,8 @@ class SQLiteDatabase:
                     if authorizer is not None:
                         await conn.set_authorizer(_after_first_statement(authorizer))
                     try:
-                        await conn.executescript("BEGIN IMMEDIATE;\n" + script)
+                        # A large script starts with SCRIPT_BEGIN already: prepending it would copy the whole text.
+                        await conn.executescript(script if script.startswith(SCRIPT_BEGIN) else SCRIPT_BEGIN + script)
                     finally:
                         if authorizer is not None:
                             await conn.set_authorizer(None)
