@@ -41,40 +41,34 @@ from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from folionaut.access.repository import TokenRepository
-from folionaut.access.service import TokenService
-from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
 from folionaut.cache.base import keys_touched_by
-from folionaut.cache.key_value_file import FileKeyValueStore
-from folionaut.cache.key_value_store import KeyValueStore, MemoryKeyValueStore
-from folionaut.cache.memory import MemoryCache
-from folionaut.cache.read_through import ReadThroughCache
-from folionaut.content.models import ContentChange
-from folionaut.content.propagation import ChangePropagation
-from folionaut.content.repository import ContentRepository
-from folionaut.content.service import ContentService
 from folionaut.core.clock import Clock, SystemClock
 from folionaut.core.logging import get_logger
 from folionaut.core.workers import WorkerGroup
 from folionaut.observability.health import HealthCheck
 from folionaut.observability.metrics import Metrics
-from folionaut.resilience.breaker import CircuitBreaker
-from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket, build_rate_limiter
-from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
-from folionaut.resilience.siblings import Siblings
 from folionaut.settings import Settings
 from folionaut.storage import Database, open_database
 from folionaut.storage.migrate import apply_migrations
 
-if TYPE_CHECKING:  # imported where used: Redis only with REDIS_URL, prometheus_client's files only in workers,
-    # the services that need aiohttp's client (chat's LLM client, webhook delivery) and MCP only when the
-    # services layer opens: `dump`, `restore`, `migrate` and `check` start without them
+if TYPE_CHECKING:  # imported where used: the shared state and the services when their layer opens (`dump`,
+    # `restore`, `migrate` and `check` start without them), Redis only with REDIS_URL, prometheus_client's
+    # files only in workers, chat, MCP and webhooks (aiohttp's client) only with their features
+    from folionaut.access.service import TokenService
+    from folionaut.admin_sessions import AdminSessions
+    from folionaut.cache.key_value_store import KeyValueStore
+    from folionaut.cache.read_through import ReadThroughCache
     from folionaut.chat.llm import SleepFn
     from folionaut.chat.service import ChatService
+    from folionaut.content.models import ContentChange
+    from folionaut.content.service import ContentService
     from folionaut.mcp.protocol import McpServer
     from folionaut.observability.metrics_files import WorkerMetrics
+    from folionaut.resilience.breaker import CircuitBreaker
+    from folionaut.resilience.ratelimit import ClientHashes, RateLimiter, TokenBucket
     from folionaut.resilience.redis_bus import RedisBus
     from folionaut.resilience.shared_redis import SharedRedis
+    from folionaut.resilience.siblings import Siblings
     from folionaut.webhooks.dispatcher import WebhookDispatcher
     from folionaut.webhooks.service import WebhookService
 
@@ -202,6 +196,10 @@ class Runtime:
     # --- 2. shared state ---------------------------------------------------------------------
 
     async def _open_shared_state(self) -> None:
+        from folionaut.cache.memory import MemoryCache
+        from folionaut.cache.read_through import ReadThroughCache
+        from folionaut.resilience.ratelimit import ClientHashes, build_rate_limiter
+
         settings, clock, metrics = self.settings, self.clock, self.metrics
         self.client_hashes = ClientHashes(ip_hash_salt(settings), settings.trust_proxy)
         local = MemoryCache(settings.l1_cache_ttl_seconds if settings.redis_url else settings.content_cache_ttl_seconds,
@@ -246,6 +244,7 @@ class Runtime:
     async def _open_worker_group(self, workers: WorkerGroup) -> None:
         """The channel to the sibling workers, and this worker's part of the server's metrics."""
         from folionaut.observability.metrics_files import SNAPSHOT_SECONDS, WorkerMetrics
+        from folionaut.resilience.siblings import Siblings
 
         siblings = self.siblings = Siblings(workers)
         await siblings.open()
@@ -269,6 +268,9 @@ class Runtime:
 
     def _local_records(self) -> KeyValueStore:
         """Records on this host: the file the workers of this server share, else process memory."""
+        from folionaut.cache.key_value_file import FileKeyValueStore
+        from folionaut.cache.key_value_store import MemoryKeyValueStore
+
         if self.workers is not None:
             return FileKeyValueStore(self.workers.records_file, self.clock)
         return MemoryKeyValueStore(self.clock)
@@ -277,6 +279,8 @@ class Runtime:
         """The buckets every worker of this server shares (None outside a worker group)."""
         if self.workers is None:
             return None
+        from folionaut.resilience.ratelimit_shared import SharedTableRateLimiter
+
         table = SharedTableRateLimiter(name, capacity, refill_rate, self.clock, self.workers.limiter_table(name))
         self._closing.callback(table.close)
         return table
@@ -284,6 +288,13 @@ class Runtime:
     # --- 3. services -------------------------------------------------------------------------
 
     async def _open_services(self) -> None:
+        from folionaut.access.repository import TokenRepository
+        from folionaut.access.service import TokenService
+        from folionaut.admin_sessions import AdminSessionRepository, AdminSessions
+        from folionaut.content.propagation import ChangePropagation
+        from folionaut.content.repository import ContentRepository
+        from folionaut.content.service import ContentService
+
         settings = self.settings
         self.tokens = TokenService(TokenRepository(self.database), self.clock)
         self.content = ContentService(ContentRepository(self.database), self.clock,
@@ -348,6 +359,7 @@ class Runtime:
         from folionaut.chat.service import ChatService
         from folionaut.chat.summary import PortfolioSummary
         from folionaut.content.assistant_tools import ToolRegistry, read_tools
+        from folionaut.resilience.breaker import CircuitBreaker
 
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
         breaker = self.llm_breaker = CircuitBreaker(
