@@ -41,17 +41,22 @@ from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, q
 from folionaut.storage.migrate import apply_migrations, migration_status, newer_schema_message, refuse_newer_schema
 from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
 from folionaut.storage.sqlite import SCRIPT_BEGIN, SQLiteDatabase
-from folionaut.storage.sqltext import split_statements
+from folionaut.storage.sqltext import code_of, split_statements
 
 _TRANSACTION = re.compile(r"^(BEGIN|COMMIT|END)\b", re.IGNORECASE)
 _END = re.compile(r"^(COMMIT|END)\b", re.IGNORECASE)
 _CREATE_TABLE = re.compile(r"^CREATE\s+TABLE\b", re.IGNORECASE)
 _PRAGMA = re.compile(r"^PRAGMA\s+(\w+)", re.IGNORECASE)
-_FORBIDDEN = re.compile(r"^(ATTACH|DETACH|VACUUM|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+_FORBIDDEN = re.compile(r"^(ROLLBACK|ATTACH|DETACH|VACUUM|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 # sqlite3 .dump writes these to load virtual tables verbatim; they shape the schema, so keep them.
 _KEPT_PRAGMAS = {"writable_schema"}
-# VACUUM needs no rule: SQLite refuses it inside the load's transaction.
-_REFUSED_ACTIONS = frozenset({sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_SAVEPOINT})
+#: What DumpGuard refuses, by SQLite's authorizer action, named as the statement a reader would look for.
+#: (VACUUM needs no rule: SQLite refuses it inside the load's transaction.)
+_REFUSED_ACTIONS = {
+    sqlite3.SQLITE_ATTACH: "ATTACH", sqlite3.SQLITE_DETACH: "DETACH", sqlite3.SQLITE_SAVEPOINT: "SAVEPOINT",
+    sqlite3.SQLITE_CREATE_TEMP_TABLE: "CREATE TEMP", sqlite3.SQLITE_CREATE_TEMP_INDEX: "CREATE TEMP",
+    sqlite3.SQLITE_CREATE_TEMP_TRIGGER: "CREATE TEMP", sqlite3.SQLITE_CREATE_TEMP_VIEW: "CREATE TEMP",
+}
 _EXCERPT = 80
 
 Progress = Callable[[str], None]
@@ -117,55 +122,68 @@ def parse_dump(text: str) -> list[tuple[int, str]]:
         raise RestoreError(f"line {last_line}: the last statement is incomplete (truncated file?)")
     kept: list[tuple[int, str]] = []
     opened = False
-    for line, sql in statements:
-        head = sql.lstrip()
+    for number, (line, sql) in enumerate(statements, start=1):
+        head = code_of(sql)
         if _TRANSACTION.match(head):
             opened = opened or head[:5].upper() == "BEGIN"
             continue
-        if head[:8].upper() == "ROLLBACK":
-            raise RestoreError(f"line {line}: the dump ends in ROLLBACK (it was written from a damaged database)")
-        if _FORBIDDEN.match(head):
-            raise RestoreError(f"line {line}: {head.split()[0].upper()} is not allowed in a dump")
+        if (forbidden := _FORBIDDEN.match(head)) is not None:
+            keyword = forbidden.group(1).upper()
+            if keyword == "ROLLBACK" and number == len(statements):
+                raise RestoreError(f"line {line}: the dump ends in ROLLBACK (it was written from a damaged database)")
+            raise RestoreError(f"line {line}: {keyword} is not allowed in a dump")
         pragma = _PRAGMA.match(head)
         if pragma and pragma.group(1).lower() not in _KEPT_PRAGMAS:
             continue  # connection settings (foreign_keys=OFF, …): the restore sets its own
         kept.append((line, sql))
     # Both sqlite3 .dump and ours end with COMMIT: a file cut at a line boundary lacks it.
-    if opened and not _END.match(last_sql.lstrip()):
+    if opened and not _END.match(code_of(last_sql)):
         raise RestoreError(f"line {last_line}: the file ends before its COMMIT (truncated file?)")
     if not kept:
         raise RestoreError("the file holds no SQL statements besides transaction control")
     # Tables first: sqlite3 .dump interleaves CREATE TABLE and its rows in creation order, and
     # the original created chat_messages before the chat_sessions it references; with foreign
     # keys enforced (deferred, but still enforced) a row cannot name a table that does not exist yet.
-    return sorted(kept, key=lambda item: not _CREATE_TABLE.match(item[1].lstrip()))
+    return sorted(kept, key=lambda item: not _CREATE_TABLE.match(code_of(item[1])))
 
 
 class DumpGuard:
-    """SQLite's authorizer while a dump loads locally: ``parse_dump``'s rules, kept inside SQLite's
-    statement loop instead of by splitting the text. The dump's own transaction control and connection
-    PRAGMAs are skipped (SQLITE_IGNORE makes them no-ops), ROLLBACK, ATTACH, DETACH and SAVEPOINT
-    are refused (the load then fails, and ``parse_dump`` names the line). ``complete()`` says whether
-    a dump that opened a transaction ended with its COMMIT: a file cut at a line boundary does not."""
+    """SQLite's authorizer while a dump runs: ``parse_dump``'s rules, kept by SQLite for every statement
+    it prepares, however the text dresses it (comments, two on a line). The dump's own transaction
+    control and settings are skipped (SQLITE_IGNORE makes them no-ops); ROLLBACK, ATTACH, DETACH,
+    SAVEPOINT and TEMP objects are refused (``refused`` names what). PRAGMAs that only read are let
+    through: SQLite's virtual-table modules read ``page_size`` and ``data_version`` as they create and
+    fill their tables. ``complete()`` says whether a dump that opened a transaction ended with its
+    COMMIT: a file cut at a line boundary does not. ``wrote_schema``: the dump switched on
+    ``writable_schema`` (sqlite3 .dump does, for virtual tables), so the schema it wrote is checked."""
 
     def __init__(self) -> None:
         self.opened = False
         self.ended = False
+        self.refused: str | None = None
+        self.wrote_schema = False
 
-    def __call__(self, action: int, arg1: str | None, _arg2: str | None, _database: str | None,
+    def __call__(self, action: int, arg1: str | None, arg2: str | None, _database: str | None,
                  _trigger: str | None) -> int:
         if action == sqlite3.SQLITE_TRANSACTION:
             if arg1 == "ROLLBACK":
-                return sqlite3.SQLITE_DENY
+                return self._refuse("ROLLBACK")
             self.opened = self.opened or arg1 == "BEGIN"
             self.ended = arg1 == "COMMIT"  # END parses as COMMIT
             return sqlite3.SQLITE_IGNORE
         self.ended = False  # a statement after the COMMIT
         if action == sqlite3.SQLITE_PRAGMA:
-            return sqlite3.SQLITE_OK if (arg1 or "").lower() in _KEPT_PRAGMAS else sqlite3.SQLITE_IGNORE
+            if (arg1 or "").lower() in _KEPT_PRAGMAS:
+                self.wrote_schema = self.wrote_schema or arg2 is not None
+                return sqlite3.SQLITE_OK
+            return sqlite3.SQLITE_OK if arg2 is None else sqlite3.SQLITE_IGNORE
         if action in _REFUSED_ACTIONS:
-            return sqlite3.SQLITE_DENY
+            return self._refuse(_REFUSED_ACTIONS[action])
         return sqlite3.SQLITE_OK
+
+    def _refuse(self, what: str) -> int:
+        self.refused = self.refused or what
+        return sqlite3.SQLITE_DENY
 
     def complete(self) -> bool:
         return self.ended or not self.opened
@@ -176,8 +194,14 @@ class DumpGuard:
 Query = Callable[[str], Awaitable[list[Row]]]
 
 
-async def check_loaded(query: Query) -> None:
-    """RestoreError unless the loaded script is a Folionaut schema of ours whose rows all hold together."""
+async def check_loaded(query: Query, *, schema_written: bool = False) -> None:
+    """RestoreError unless the loaded script is a Folionaut schema of ours whose rows all hold together;
+    with ``schema_written`` (the script wrote sqlite_schema itself), unless the database is sound, too."""
+    await query("PRAGMA writable_schema = OFF")  # if the script left it on
+    if schema_written:
+        verdict = [str(next(iter(row.values()))) for row in await query("PRAGMA quick_check")]
+        if verdict != ["ok"]:
+            raise RestoreError(f"the dump's schema does not hold together: {verdict[0]}")
     violations = await query("PRAGMA foreign_key_check")
     if violations:
         first = violations[0]
@@ -209,23 +233,29 @@ def _sqlite_rows(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 
 
 async def rehearse(statements: Sequence[tuple[int, str]]) -> None:
-    """Run the script in a scratch in-memory database; RestoreError names the failing line."""
+    """Run the script in a scratch in-memory database, kept to a dump's statements by ``DumpGuard``;
+    RestoreError names the failing line."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.row_factory = _sqlite_rows
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN")
         conn.execute("PRAGMA defer_foreign_keys = ON")
+        guard = DumpGuard()
+        conn.set_authorizer(guard)
         for line, sql in statements:
             try:
                 conn.execute(sql)
             except sqlite3.Error as exc:
+                if guard.refused is not None:
+                    raise RestoreError(f"line {line}: {guard.refused} is not allowed in a dump") from None
                 raise RestoreError(f"line {line}: {exc} (in: {_excerpt(sql)})") from None
+        conn.set_authorizer(None)
 
         async def query(sql: str) -> list[Row]:
             return list(conn.execute(sql).fetchall())
 
-        await check_loaded(query)
+        await check_loaded(query, schema_written=guard.wrote_schema)
     finally:
         conn.close()
 
@@ -316,7 +346,7 @@ async def _load_locally(db: SQLiteDatabase, script: str, prelude: int) -> None:
     async def check(query: Query) -> None:
         if not guard.complete():
             raise RestoreError("the file ends before its COMMIT (truncated file?)")  # parse_dump names the line
-        await check_loaded(query)
+        await check_loaded(query, schema_written=guard.wrote_schema)
 
     try:
         await db.run_script(script, check, authorizer=guard)
@@ -324,4 +354,5 @@ async def _load_locally(db: SQLiteDatabase, script: str, prelude: int) -> None:
         await rehearse(parse_dump(script[prelude:]))  # raises, naming the line, if the file itself is at fault
         if isinstance(exc, RestoreError):
             raise
-        raise RestoreError(f"restore failed and changed nothing: {exc.message}") from exc
+        reason = f"{guard.refused} is not allowed in a dump" if guard.refused else exc.message
+        raise RestoreError(f"restore failed and changed nothing: {reason}") from exc

@@ -31,11 +31,20 @@ from folionaut.core.errors import DatabaseError, DatabaseUnavailableError
 from folionaut.core.logging import get_logger
 from folionaut.storage.base import ExecResult, Params, Row, Statement
 from folionaut.storage.errors import ConstraintViolation
+from folionaut.storage.sqlite_journal import (
+    BUSY_TIMEOUT_MS,
+    back_to_wal,
+    complete_without_log,
+    into_wal,
+    refuse_interrupted_write,
+    use_rollback_journal,
+)
 from folionaut.storage.sqltext import split_statements
+
+__all__ = ["BUSY_TIMEOUT_MS", "SCRIPT_BEGIN", "SQLITE_HEADER", "Authorizer", "SQLiteDatabase"]
 
 log = get_logger("storage")
 
-BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
 #: Page cache during a bulk load, in KiB (negative: SQLite's unit for "kibibytes").
 _BULK_CACHE_SIZE = -262_144
@@ -60,20 +69,6 @@ def _translate(exc: BaseException, path: Path | None = None) -> Exception:
     return DatabaseError(f"SQLite: {exc}")
 
 
-def _complete_without_log(path: Path) -> bool:
-    """Whether a database that a read-only connection could not open may be read as ``immutable``: its
-    directory is not writable (so no index of a write-ahead log can be made, nor can anyone be writing
-    through one) and no write-ahead log holds changes. ``DatabaseUnavailableError`` when one does."""
-    if os.access(path.parent, os.W_OK):
-        return False
-    wal = Path(f"{path}-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        raise DatabaseUnavailableError(
-            f"SQLite: cannot read {path}: its write-ahead log {wal} holds changes, and {path.parent} is not "
-            "writable for the log's index; dump it as the database's owner")
-    return True
-
-
 def _read_only_uri(path: Path) -> str:
     """The URI that reads ``path`` without changing anything on disk: ``mode=ro``, or ``immutable``
     when only that can read it (see the module's docstring)."""
@@ -89,7 +84,9 @@ def _read_only_uri(path: Path) -> str:
                 conn.close()
             return uri
         except sqlite3.Error as exc:
-            if uri.endswith("immutable=1") or not _complete_without_log(path):
+            if "readonly" in str(exc):  # SQLITE_READONLY_ROLLBACK: a journal that a read-only open cannot roll back
+                refuse_interrupted_write(path)
+            if uri.endswith("immutable=1") or not complete_without_log(path):
                 raise _translate(exc, path) from exc
     raise AssertionError("unreachable")
 
@@ -111,33 +108,6 @@ def _after_first_statement(authorizer: Authorizer) -> Authorizer:
         return authorizer(action, arg1, arg2, database, trigger)
 
     return authorize
-
-
-async def _use_rollback_journal(conn: aiosqlite.Connection) -> bool:
-    """Switch a WAL database to the rollback journal (synchronous FULL, as SQLite's default) if no
-    other connection has it open; False, changing nothing, if one does (it is not waited for)."""
-    await conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        async with conn.execute("PRAGMA journal_mode = DELETE") as cursor:
-            row = await cursor.fetchone()
-    except sqlite3.OperationalError:  # "database is locked": another process, e.g. a running server
-        return False
-    finally:
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if row is None or str(row["journal_mode"]).lower() != "delete":
-        return False
-    await conn.execute("PRAGMA synchronous = FULL")
-    return True
-
-
-async def _back_to_wal(conn: aiosqlite.Connection, path: Path) -> None:
-    """Undo ``_use_rollback_journal``. Best effort: the load is committed by now, and whoever opens the
-    file next (``_connect``) sets WAL again if a process that opened it meanwhile keeps this from it."""
-    try:
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.Error as exc:
-        log.warning("%s stays in rollback-journal mode until it is next opened: %s", path, exc)
 
 
 class SQLiteDatabase:
@@ -218,7 +188,7 @@ class SQLiteDatabase:
     async def _connect(self) -> None:
         self._writer = await self._new_connection()
         try:
-            await self._writer.execute("PRAGMA journal_mode = WAL")
+            await into_wal(self._writer, self.path)
             await self._writer.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
@@ -322,7 +292,7 @@ class SQLiteDatabase:
                     cache_size = (await cursor.fetchone() or {}).get("cache_size", -2000)
                 await conn.execute(f"PRAGMA cache_size = {_BULK_CACHE_SIZE}")
                 await conn.execute("PRAGMA foreign_keys = OFF")
-                journal_switched = await _use_rollback_journal(conn)
+                journal_switched = await use_rollback_journal(conn)
                 try:
                     if authorizer is not None:
                         await conn.set_authorizer(_after_first_statement(authorizer))
@@ -343,8 +313,9 @@ class SQLiteDatabase:
                     if conn.in_transaction:
                         await conn.execute("ROLLBACK")
                     if journal_switched:
-                        await _back_to_wal(conn, self.path)
+                        await back_to_wal(conn, self.path)
                     await conn.execute("PRAGMA foreign_keys = ON")
+                    await conn.execute("PRAGMA writable_schema = OFF")  # a script may switch it on (sqlite3 .dump does)
                     await conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from exc

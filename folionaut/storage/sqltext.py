@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["split_statements"]
+__all__ = ["code_of", "split_statements"]
 
 
 def split_statements(script: str) -> list[tuple[int, str]]:
@@ -45,12 +45,29 @@ def _one_by_one(line: int, text: str) -> list[tuple[int, str]]:
     while end != -1 and text.find(";", end + 1) != -1:  # more than one semicolon: maybe more than one statement
         if sqlite3.complete_statement(text[start:end + 1]):
             statement = text[start:end + 1]
-            if statement.strip():
+            if code_of(statement):
                 found.append((line + text.count("\n", 0, start + len(statement) - len(statement.lstrip())),
                               statement.strip()))
             start = end + 1
         end = text.find(";", end + 1)
-    if text[start:].strip():
-        rest = text[start:]
+    rest = text[start:]
+    if code_of(rest):  # not just a comment after the last statement (`COMMIT; -- end; really`)
         found.append((line + text.count("\n", 0, start + len(rest) - len(rest.lstrip())), rest.strip()))
     return found
+
+
+def code_of(sql: str) -> str:
+    """``sql`` from its first token: leading whitespace and ``--`` and ``/* */`` comments removed, so a
+    statement is told by its first word however it is dressed (``/**/ ATTACH …``)."""
+    position = 0
+    while True:
+        while position < len(sql) and sql[position].isspace():
+            position += 1
+        if sql.startswith("--", position):
+            end = sql.find("\n", position)
+            position = len(sql) if end == -1 else end + 1
+        elif sql.startswith("/*", position):
+            end = sql.find("*/", position + 2)
+            position = len(sql) if end == -1 else end + 2
+        else:
+            return sql[position:]

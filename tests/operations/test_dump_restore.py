@@ -6,6 +6,7 @@ import gzip
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -354,11 +355,21 @@ def test_statements_a_dump_may_not_hold_are_refused_wherever_they_stand(
     # sees every statement, and the refusal names the line.
     good = dump_to(seeded, tmp_path / "good.sql").decode()
     elsewhere = tmp_path / "elsewhere.db"
-    for keyword, sql in (("ATTACH", f"ATTACH DATABASE '{elsewhere}' AS other; CREATE TABLE other.copy (x);"),
-                         ("SAVEPOINT", "SAVEPOINT halfway;"),
-                         ("VACUUM", f"VACUUM INTO '{elsewhere}';")):
+    live = target_with_rows / DB_FILE
+    for number, (keyword, sql) in enumerate((
+        ("ATTACH", f"ATTACH DATABASE '{elsewhere}' AS other; CREATE TABLE other.copy (x);"),
+        ("ATTACH", f"/* dressed */ ATTACH '{elsewhere}' AS other;"),
+        # Its own COMMIT first, dressed so that a reader matching first words misses it; then at the live database.
+        ("ATTACH", f"/**/ COMMIT; /**/ ATTACH '{live}' AS live; /**/ DELETE FROM live.content;"),
+        ("SAVEPOINT", "SAVEPOINT halfway;"),
+        ("VACUUM", f"VACUUM INTO '{elsewhere}';"),
+        ("VACUUM", "VACUUM;"),
+        ("ROLLBACK", "ROLLBACK;"),
+        ("CREATE TEMP", "CREATE TEMP TABLE stash (x); CREATE TEMP TRIGGER t AFTER INSERT ON content BEGIN "
+                        "INSERT INTO stash VALUES (new.id); END;"),
+    )):
         text, line = _with_line(good, 'INSERT INTO "content_history"', sql)
-        dump = tmp_path / f"{keyword.lower()}.sql"
+        dump = tmp_path / f"refused-{number}.sql"
         dump.write_text(text)
         assert restore_fails(target_with_rows, dump) == f"folionaut: line {line}: {keyword} is not allowed in a dump"
         assert not elsewhere.exists()
@@ -417,3 +428,59 @@ def _status(url: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
+def test_other_virtual_tables_come_back_sound(seeded: Path, tmp_path: Path) -> None:
+    # R*Tree and FTS4 read PRAGMA page_size as they create their tables: a restore that turned every PRAGMA
+    # of the load into a no-op created an R*Tree whose root node was empty ("undersize RTree blobs").
+    with sqlite3.connect(seeded / DB_FILE) as conn:
+        conn.executescript("CREATE VIRTUAL TABLE boxes USING rtree (id, x0, x1);"
+                           "INSERT INTO boxes VALUES (1, 0, 1), (2, 5, 9);"
+                           "CREATE VIRTUAL TABLE notes USING fts4 (body);"
+                           "INSERT INTO notes VALUES ('hello there'), ('general kenobi');")
+    conn.close()
+    # Ours creates virtual tables empty (their contents count as derived); rows added as a hand-edited dump would.
+    ours = dump_to(seeded, tmp_path / "ours.sql").decode().replace(
+        "\nCOMMIT;\n", "\nINSERT INTO boxes VALUES (2, 5, 9);\nINSERT INTO notes VALUES ('general kenobi');\nCOMMIT;\n")
+    (tmp_path / "ours.sql").write_text(ours)
+    shell = subprocess.run([SQLITE3, str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60, check=True)
+    (tmp_path / "shell.sql").write_bytes(shell.stdout)  # the shell writes their shadow tables' rows
+    for name in ("ours.sql", "shell.sql"):
+        target = tmp_path / f"target-{name}"
+        result = run_cli(["restore", str(tmp_path / name)], target)
+        assert result.exit_code == 0, result.output
+        restored = target / DB_FILE
+        assert query(restored, "SELECT rtreecheck('boxes')") == [("ok",)], name
+        assert query(restored, "SELECT id FROM boxes WHERE x0 >= 4") == [(2,)], name
+        assert query(restored, "SELECT body FROM notes WHERE notes MATCH 'kenobi'") == [("general kenobi",)], name
+        assert query(restored, "PRAGMA integrity_check") == [("ok",)], name
+
+
+def test_a_restore_cut_short_is_rolled_back_and_read_only_commands_say_so(seeded: Path, tmp_path: Path) -> None:
+    # A load through the rollback journal killed while it writes the database leaves a hot journal. A
+    # read-only command cannot roll it back: it says so in one line; the next writable open does.
+    before = table_snapshot(seeded / DB_FILE)
+    killed = subprocess.run([sys.executable, "-c", f"""
+import os, signal, sqlite3
+conn = sqlite3.connect({str(seeded / DB_FILE)!r}, isolation_level=None)
+conn.execute("PRAGMA journal_mode = DELETE")
+conn.execute("PRAGMA cache_size = 10")  # small: pages go to the file (after the journal) while the load runs
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("DELETE FROM content_history")
+conn.execute("UPDATE content SET data = json_object('title', hex(randomblob(600)))")
+os.kill(os.getpid(), signal.SIGKILL)
+"""], capture_output=True, timeout=60, check=False)
+    assert killed.returncode == -9, killed.stderr
+    journal = seeded / f"{DB_FILE}-journal"
+    assert journal.stat().st_size > 0
+    refused = run_cli(["dump", "--output", str(tmp_path / "now.sql")], seeded)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"folionaut: SQLite: cannot read {seeded / DB_FILE}: {DB_FILE}-journal holds a write that was cut short "
+        "(an interrupted restore?); start `folionaut serve` or run `folionaut migrate` once as the database's "
+        "owner to roll it back"]
+    assert run_cli(["migrate"], seeded).exit_code == 0
+    assert table_snapshot(seeded / DB_FILE) == before
+    assert query(seeded / DB_FILE, "PRAGMA journal_mode") == [("wal",)]
+    assert run_cli(["dump", "--output", str(tmp_path / "after.sql")], seeded).exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from folionaut.core.errors import DatabaseError
 from folionaut.storage.base import Statement
 from folionaut.storage.errors import ConstraintViolation
 from folionaut.storage.sqlite import BUSY_TIMEOUT_MS, SQLiteDatabase
+from folionaut.storage.sqltext import split_statements
 
 
 @pytest.fixture
@@ -107,3 +109,38 @@ async def test_readiness_probes_keep_the_wal_safe_from_other_processes(db: SQLit
     assert await asyncio.to_thread(Path(f"{db.path}-wal").exists)
     await db.execute("INSERT INTO parent (name) VALUES ('after')")
     assert await asyncio.to_thread(count_from_another_process) == "2"
+
+
+async def test_opening_waits_for_a_process_holding_the_file_in_the_rollback_journal(tmp_path: Path) -> None:
+    # What a restore does while it loads (run_script): the rollback journal, the file held. A server
+    # started meanwhile must wait for it rather than stop with "database is locked".
+    path = tmp_path / "restoring.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # as run_script: SQLite then refuses at once instead of waiting
+    holder.execute("INSERT INTO t VALUES (1)")
+    opening = asyncio.create_task(SQLiteDatabase.open(path))
+    try:
+        await asyncio.sleep(0.5)
+        assert not opening.done()  # waiting, not failed
+        holder.execute("COMMIT")
+        holder.close()
+        db = await asyncio.wait_for(opening, 10)
+    finally:
+        if not opening.done():
+            opening.cancel()
+    try:
+        assert (await db.fetch_one("PRAGMA journal_mode")) == {"journal_mode": "wal"}
+        assert (await db.fetch_one("SELECT count(*) AS n FROM t")) == {"n": 1}
+    finally:
+        await db.close()
+
+
+def test_split_statements_keeps_comments_out_and_splits_a_line_of_two() -> None:
+    script = ("BEGIN;\nINSERT INTO t VALUES('a;b'); /* c; d */ ATTACH 'x' AS y;\n"
+              "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n SELECT 1; SELECT 2;\nEND;\nCOMMIT; -- end; really\n")
+    assert split_statements(script) == [
+        (1, "BEGIN;"), (2, "INSERT INTO t VALUES('a;b');"), (2, "/* c; d */ ATTACH 'x' AS y;"),
+        (3, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n SELECT 1; SELECT 2;\nEND;"), (6, "COMMIT;"),
+    ]
