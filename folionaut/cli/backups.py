@@ -12,6 +12,7 @@ import click
 from folionaut.cli.common import (
     EXIT_USAGE,
     STORAGE_SETTINGS,
+    counted,
     fail,
     progress_to_tty,
     run_async,
@@ -161,8 +162,8 @@ def restore(file: str, force: bool, config_path: str | None, data_dir: str | Non
 
     async def go() -> None:
         result = await restore_file(settings, raw, force=force, progress=progress_to_tty("restore"))
-        replaced = f", replacing {result.replaced_rows} rows" if result.replaced_rows else ""
-        click.echo(f"restored {result.rows} rows in {result.tables} tables from {file}{replaced}")
+        replaced = f", replacing {counted(result.replaced_rows, 'row')}" if result.replaced_rows else ""
+        click.echo(f"restored {counted(result.rows, 'row')} in {counted(result.tables, 'table')} from {file}{replaced}")
         if result.adopted:
             click.echo("adopted existing Folionaut database: recorded 0001 as applied")
         for migration in result.migrations:

@@ -20,8 +20,8 @@ from folionaut.core.logging import configure_logging
 from folionaut.settings import SETTINGS, SPECS_BY_NAME, Settings, Source, load_settings_with_sources
 
 __all__ = [
-    "ALL_SETTINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "STORAGE_SETTINGS", "SettingValue", "fail", "load",
-    "progress_to_tty", "run_async", "settings_from", "settings_options",
+    "ALL_SETTINGS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "STORAGE_SETTINGS", "SettingValue", "counted", "fail",
+    "load", "progress_to_tty", "run_async", "settings_from", "settings_options",
 ]
 
 T = TypeVar("T")
@@ -50,6 +50,11 @@ class SettingValue(click.ParamType):
         except (ValueError, TypeError):
             flag = param.opts[0] if param is not None else self.spec.name
             raise click.UsageError(f"invalid {flag}: expected {self.spec.expected}, got {value!r}", ctx) from None
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 row``, ``3 rows``: what a CLI line reports."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
