@@ -5,9 +5,9 @@ was sent and the duration covers writing it), for every request the server
 answered, including those the edge never saw (a malformed request line). A line
 holds the method, the route *template* (``/api/v1/content/{type}``, never the
 path: paths can carry slugs and query strings can carry tokens), status,
-duration in milliseconds, body bytes, request id and the client's salted hash
-(``ClientHashes``, as rate limits and metrics use it): never a raw address, key
-or token. ``ACCESS_LOG=off`` leaves aiohttp's logging hook off entirely.
+duration in milliseconds, bytes sent (head and body, as aiohttp counts them),
+request id and the client's salted hash (``ClientHashes``, as rate limits and
+metrics use it): never a raw address, key or token. ``ACCESS_LOG=off`` leaves aiohttp's logging hook off entirely.
 """
 
 from __future__ import annotations
