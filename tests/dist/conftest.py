@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from folionaut.settings import SETTINGS
+from tests.helpers.prerequisites import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_SECONDS = 600
@@ -35,13 +36,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def require_wheelhouse() -> None:
-    """Skip (fail in CI) when the wheels were not fetched before pytest."""
+    """The wheels fetched before pytest, or a skip (a failure in CI) saying how to fetch them."""
     if not any(WHEELHOUSE.glob("*.whl")):
-        message = (f"no wheels in {WHEELHOUSE.relative_to(ROOT)}: run `python scripts/build_zipapp.py --fetch-only` "
-                   "before pytest (.ci/run does); tests never download")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"no wheels in {WHEELHOUSE.relative_to(ROOT)}: run `python scripts/build_zipapp.py --fetch-only` "
+                "before pytest (tests never download)")
 
 
 @pytest.fixture(scope="session")

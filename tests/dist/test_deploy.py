@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.dist.conftest import ROOT, bare_python, clean_env
+from tests.helpers.prerequisites import missing
 
 DEPLOY = ROOT / "deploy"
 UNITS = ("folionaut.service", "folionaut-dump.service", "folionaut-dump.timer")
@@ -22,10 +20,7 @@ PYZ_PATH = "/opt/folionaut/folionaut.pyz"
 def systemd_analyze() -> str:
     tool = shutil.which("systemd-analyze")
     if tool is None:
-        message = "systemd-analyze is not installed (apt-get install systemd; .ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("systemd-analyze is not installed: apt-get install systemd")
     return tool
 
 

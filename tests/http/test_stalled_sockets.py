@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import ENTRY, clean_env
+from tests.helpers.prerequisites import missing
 from tests.helpers.served import ServerProcess
 
 DESCRIPTORS = 256
@@ -32,7 +33,8 @@ def enough_descriptors_here() -> Iterator[None]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = STALLED + 200
     if hard != resource.RLIM_INFINITY and hard < wanted:
-        pytest.skip(f"the hard descriptor limit here ({hard}) is below {wanted}")
+        missing(f"this test holds {wanted} sockets, above this machine's hard descriptor limit ({hard}): "
+                "raise it (ulimit -Hn, LimitNOFILE)")
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     yield

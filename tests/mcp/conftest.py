@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.prerequisites import missing
+
 REPO = Path(__file__).resolve().parents[2]
 #: The 1.x SDKs cannot share the test virtualenv with 2.x: each has its own, prepared before pytest runs.
 PREPARE_SCRIPT = REPO / "scripts" / "prepare_test_clients.py"
@@ -52,8 +54,8 @@ def client_python(name: str) -> str:
     """The interpreter of a prepared client virtualenv; skips (naming the script) when it is missing."""
     prepared = _prepare_script().client_python(name)
     if prepared is None:
-        pytest.skip(f"the {name} client virtualenv is not prepared: run "
-                    f"`python3 scripts/prepare_test_clients.py {name}` (.ci/run does) before pytest")
+        missing(f"the {name} client virtualenv is not prepared: run "
+                f"`python3 scripts/prepare_test_clients.py {name}` before pytest")
     return str(prepared)
 
 

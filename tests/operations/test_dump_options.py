@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.prerequisites import sqlite3_shell
 from tests.operations.conftest import CLI, DB_FILE, run_cli, subprocess_env, table_snapshot
 
 #: Tables whose rows a dump leaves out by design (storage/dump.py: TABLES_DUMPED_WITHOUT_ROWS, search index).
@@ -91,9 +91,7 @@ def test_keep_misuse_is_a_usage_error(seeded: Path, tmp_path: Path, args: list[s
 
 
 def test_stdout_dump_loads_in_the_sqlite3_shell(seeded: Path, tmp_path: Path) -> None:
-    shell = shutil.which("sqlite3")
-    if shell is None:
-        pytest.skip("the sqlite3 shell is not installed")
+    shell = sqlite3_shell()
     done = subprocess.run([*CLI, "dump", "--output", "-"], env=subprocess_env(seeded), capture_output=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr

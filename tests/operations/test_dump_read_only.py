@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.prerequisites import missing
 from tests.operations.conftest import DB_FILE, REPO_ROOT, seed
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -28,7 +29,7 @@ def as_other_user() -> list[str]:
     if os.geteuid() != 0:
         return []  # already an ordinary user: permission bits apply
     if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot run a process that permissions stop")
+        missing("running as root without setpriv (util-linux), no process here is stopped by permissions")
     return NOBODY
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from folionaut.storage.migrate import available_migrations
 from tests.cli.conftest import ServeProcess, clean_env
 from tests.helpers.generated_portfolio import create_portfolio_database
+from tests.helpers.prerequisites import sqlite3_shell
 from tests.operations.conftest import (
     DB_FILE,
     OUR_TABLES,
@@ -28,8 +28,6 @@ from tests.operations.conftest import (
     seed,
     table_snapshot,
 )
-
-SQLITE3 = shutil.which("sqlite3")
 
 
 def dump_to(data_dir: Path, target: Path, *extra: str) -> bytes:
@@ -133,13 +131,12 @@ def test_dump_into_a_missing_directory_is_a_usage_error(seeded: Path, tmp_path: 
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
 def test_sqlite3_shell_loads_our_dump(seeded: Path, tmp_path: Path) -> None:
     dump = tmp_path / "backup.sql"
     dump_to(seeded, dump)
     loaded = tmp_path / "new.db"
     with dump.open("rb") as stdin:
-        shell = subprocess.run([SQLITE3, str(loaded)], stdin=stdin, capture_output=True, timeout=120)
+        shell = subprocess.run([sqlite3_shell(), str(loaded)], stdin=stdin, capture_output=True, timeout=120)
     assert shell.returncode == 0 and shell.stderr == b"", shell.stderr
     assert table_snapshot(loaded) == table_snapshot(seeded / DB_FILE)
     assert query(loaded, "SELECT count(*) FROM content_search")[0][0] == 300
@@ -255,10 +252,9 @@ def test_restore_into_a_migrated_but_empty_database_needs_no_force(seeded: Path,
 
 # --- the original Folionaut's `sqlite3 .dump` ---------------------------------------------
 
-@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
 def test_restores_a_sqlite3_dump_of_an_original_database(tmp_path: Path) -> None:
     original = build_original_database(tmp_path / "original.db")
-    shell = subprocess.run([SQLITE3, str(original), ".dump"], capture_output=True, timeout=60, check=True)
+    shell = subprocess.run([sqlite3_shell(), str(original), ".dump"], capture_output=True, timeout=60, check=True)
     dump = tmp_path / "turso-backup.sql"
     dump.write_bytes(shell.stdout)
     text = shell.stdout.decode()
@@ -290,7 +286,6 @@ def test_gzip_dump_to_a_pipe(seeded: Path) -> None:
 
 
 
-@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
 def test_restores_a_sqlite3_dump_of_our_own_database(seeded: Path, tmp_path: Path) -> None:
     # `sqlite3 .dump` writes the search index through PRAGMA writable_schema and its shadow tables.
     # The shell's .dump cuts text at a NUL (its limitation, not ours): take the NULs out first.
@@ -301,7 +296,8 @@ def test_restores_a_sqlite3_dump_of_our_own_database(seeded: Path, tmp_path: Pat
             conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
                              [(text.replace("\x00", ""), rowid) for rowid, text in rows])
     conn.close()
-    shell = subprocess.run([SQLITE3, str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60, check=True)
+    shell = subprocess.run([sqlite3_shell(), str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60,
+                           check=True)
     assert b"PRAGMA writable_schema=ON;" in shell.stdout
     dump = tmp_path / "shell.sql"
     dump.write_bytes(shell.stdout)
@@ -430,7 +426,6 @@ def _status(url: str) -> int:
         return exc.code
 
 
-@pytest.mark.skipif(SQLITE3 is None, reason="the sqlite3 shell is not installed (.ci/run installs it)")
 def test_other_virtual_tables_come_back_sound(seeded: Path, tmp_path: Path) -> None:
     # R*Tree and FTS4 read PRAGMA page_size as they create their tables: a restore that turned every PRAGMA
     # of the load into a no-op created an R*Tree whose root node was empty ("undersize RTree blobs").
@@ -444,7 +439,8 @@ def test_other_virtual_tables_come_back_sound(seeded: Path, tmp_path: Path) -> N
     ours = dump_to(seeded, tmp_path / "ours.sql").decode().replace(
         "\nCOMMIT;\n", "\nINSERT INTO boxes VALUES (2, 5, 9);\nINSERT INTO notes VALUES ('general kenobi');\nCOMMIT;\n")
     (tmp_path / "ours.sql").write_text(ours)
-    shell = subprocess.run([SQLITE3, str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60, check=True)
+    shell = subprocess.run([sqlite3_shell(), str(seeded / DB_FILE), ".dump"], capture_output=True, timeout=60,
+                           check=True)
     (tmp_path / "shell.sql").write_bytes(shell.stdout)  # the shell writes their shadow tables' rows
     for name in ("ours.sql", "shell.sql"):
         target = tmp_path / f"target-{name}"
@@ -463,6 +459,7 @@ def test_a_restore_cut_short_is_rolled_back_and_read_only_commands_say_so(seeded
     before = table_snapshot(seeded / DB_FILE)
     killed = subprocess.run([sys.executable, "-c", f"""
 import os, signal, sqlite3
+from tests.helpers.prerequisites import sqlite3_shell
 conn = sqlite3.connect({str(seeded / DB_FILE)!r}, isolation_level=None)
 conn.execute("PRAGMA journal_mode = DELETE")
 conn.execute("PRAGMA cache_size = 10")  # small: pages go to the file (after the journal) while the load runs
