@@ -6,7 +6,7 @@ and a ``sqlite3 .dump`` of an original-Folionaut database. What a dump may hold:
 tables, indexes, triggers, views and rows, in any order, inside the transaction
 control and the connection PRAGMAs that ``sqlite3 .dump`` writes (skipped: the
 restore runs as one transaction of its own); no ROLLBACK, ATTACH, DETACH,
-SAVEPOINT or VACUUM; no truncated file. The target's contents are replaced in
+SAVEPOINT, VACUUM or TEMP objects; no truncated file. The target's contents are replaced in
 one transaction (drop every object, run the script), and the result is checked
 before committing: a Folionaut schema whose rows reference only rows that are
 there, from no newer Folionaut (``check_loaded``). Then our pending migrations
@@ -94,9 +94,8 @@ def refuse_binary(raw: bytes) -> None:
 
 
 def decode_dump(raw: bytes, *, prefix: str = "") -> str:
-    """``prefix`` and the dump's SQL text (ungzipped already), decoded as one string: a copy of a large
-    text fewer than joining them after."""
-    refuse_binary(raw)
+    """``prefix`` and the dump's SQL text (ungzipped, ``refuse_binary`` passed), decoded as one string: a
+    copy of a large text fewer than joining them after."""
     head = prefix.encode()
     try:
         return (head + raw).decode("utf-8") if head else raw.decode("utf-8")
@@ -197,11 +196,15 @@ Query = Callable[[str], Awaitable[list[Row]]]
 async def check_loaded(query: Query, *, schema_written: bool = False) -> None:
     """RestoreError unless the loaded script is a Folionaut schema of ours whose rows all hold together;
     with ``schema_written`` (the script wrote sqlite_schema itself), unless the database is sound, too."""
-    await query("PRAGMA writable_schema = OFF")  # if the script left it on
     if schema_written:
-        verdict = [str(next(iter(row.values()))) for row in await query("PRAGMA quick_check")]
+        # RESET: off, and the schema read again from what the script wrote (OFF alone keeps the old one).
+        try:
+            await query("PRAGMA writable_schema = RESET")
+            verdict = [str(next(iter(row.values()))) for row in await query("PRAGMA quick_check")]
+        except (sqlite3.Error, DatabaseError) as exc:
+            verdict = [exc.message if isinstance(exc, DatabaseError) else str(exc)]
         if verdict != ["ok"]:
-            raise RestoreError(f"the dump's schema does not hold together: {verdict[0]}")
+            raise RestoreError(f"the schema the dump wrote does not hold together: {verdict[0]}")
     violations = await query("PRAGMA foreign_key_check")
     if violations:
         first = violations[0]
@@ -307,8 +310,8 @@ async def restore_dump(
         except DatabaseError as exc:
             raise RestoreError(f"cannot read the SQLite file: {exc.message}") from None
     refuse_binary(raw)
-    local = isinstance(db, SQLiteDatabase)
-    if not local:  # a remote batch can only say that it failed: find a failing line first
+    local = db if isinstance(db, SQLiteDatabase) else None  # the embedded backend
+    if local is None:  # a remote batch can only say that it failed: find a failing line first
         statements = parse_dump(decode_dump(raw))
         say(f"checking {len(statements)} statements")
         await rehearse(statements)
@@ -320,9 +323,9 @@ async def restore_dump(
         raise RestoreError(f"the database is not empty ({busy}); use --force to replace its contents")
     say("loading the dump in one transaction")
     drops = await drop_everything(db)
-    if isinstance(db, SQLiteDatabase):
+    if local is not None:
         prelude = SCRIPT_BEGIN + "".join(f"{statement.sql};\n" for statement in drops)
-        await _load_locally(db, decode_dump(raw, prefix=prelude), len(prelude))
+        await _load_locally(local, decode_dump(raw, prefix=prelude), len(prelude))
     else:
         # Checked at COMMIT instead of per row: a sqlite3 .dump lists children before parents.
         prelude_statements = [Statement("PRAGMA defer_foreign_keys = ON"), *drops]

@@ -481,3 +481,18 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert table_snapshot(seeded / DB_FILE) == before
     assert query(seeded / DB_FILE, "PRAGMA journal_mode") == [("wal",)]
     assert run_cli(["dump", "--output", str(tmp_path / "after.sql")], seeded).exit_code == 0
+
+
+def test_a_schema_written_by_the_dump_itself_is_checked_before_commit(
+    seeded: Path, target_with_rows: Path, tmp_path: Path
+) -> None:
+    # sqlite3 .dump writes virtual tables straight into sqlite_schema (PRAGMA writable_schema=ON): a damaged
+    # entry there would be committed, and the next open would find the database malformed.
+    good = dump_to(seeded, tmp_path / "good.sql").decode()
+    broken = tmp_path / "broken-schema.sql"
+    broken.write_text(good.replace("\nCOMMIT;\n", "\nPRAGMA writable_schema=ON;\nINSERT INTO sqlite_schema VALUES"
+                                                  "('table','broken','broken',0,'CREATE TABLE broken(');\n"
+                                                  "PRAGMA writable_schema=OFF;\nCOMMIT;\n"))
+    message = restore_fails(target_with_rows, broken)
+    assert "the schema the dump wrote does not hold together: malformed database schema (broken)" in message
+    assert query(target_with_rows / DB_FILE, "PRAGMA integrity_check") == [("ok",)]
