@@ -37,7 +37,14 @@ from folionaut.core.errors import AppError, DatabaseError, NewerSchemaError
 from folionaut.storage.adopt import DRIZZLE_TABLE, EXPECTED_COLUMNS, adopt_original, schema_problems
 from folionaut.storage.base import Database, Row, Statement
 from folionaut.storage.binary_copy import SQLITE_HEADER, sql_of_database_file
-from folionaut.storage.dump import GZIP_MAGIC, SCHEMA_QUERY, dependency_order, quote_identifier, split_schema
+from folionaut.storage.dump import (
+    GZIP_MAGIC,
+    SCHEMA_QUERY,
+    TABLES_DUMPED_WITHOUT_ROWS,
+    dependency_order,
+    quote_identifier,
+    split_schema,
+)
 from folionaut.storage.migrate import apply_migrations, migration_status, newer_schema_message, refuse_newer_schema
 from folionaut.storage.migration_catalog import MIGRATIONS_TABLE, Migration, available_migrations
 from folionaut.storage.sqlite import SCRIPT_BEGIN, SQLiteDatabase
@@ -266,9 +273,12 @@ async def rehearse(statements: Sequence[tuple[int, str]]) -> None:
 # --- 3. the target -------------------------------------------------------------------
 
 async def count_rows(db: Database) -> dict[str, int]:
-    """Rows per user table (bookkeeping tables and derived search indexes excluded)."""
+    """Rows of data per table: what a dump carries. Not counted: bookkeeping, derived search indexes, and
+    the tables a dump leaves empty (sign-ins, the change counter, the webhook queue, write receipts), so a
+    database someone only signed in to is still empty."""
     regular, _, _ = split_schema(await db.fetch_all(SCHEMA_QUERY))
-    names = [str(row["name"]) for row in regular if row["name"] not in (MIGRATIONS_TABLE, DRIZZLE_TABLE)]
+    left_out = {MIGRATIONS_TABLE, DRIZZLE_TABLE, *TABLES_DUMPED_WITHOUT_ROWS}
+    names = [str(row["name"]) for row in regular if row["name"] not in left_out]
     if not names:
         return {}
     results = await db.read_batch(
