@@ -5,6 +5,10 @@ items, chat transcripts, the backup download."""
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -129,3 +133,18 @@ def test_backup_download_is_a_dump_of_the_database(app: App, tmp_path: Path) -> 
     text = gzip.decompress(saved.read_bytes()).decode()
     assert text.startswith("-- Folionaut dump") and marker in text
     assert "INSERT INTO folionaut_admin_sessions" not in text
+
+    # The page's restore command, as shown, with the server running: the item deleted since comes back.
+    shown = page.locator("pre").filter(has_text="folionaut restore").inner_text().split()
+    assert shown[:2] == ["folionaut", "restore"]
+    item = served.sql("SELECT id FROM content WHERE slug = ?", (marker,))[0][0]
+    assert served.admin("DELETE", f"/api/v1/admin/content/{item}?hard=true")[0] in (200, 204)
+    command = [sys.executable, "-m", "folionaut", *shown[1:-1], str(saved)]
+    env = {**os.environ, "FOLIONAUT_DATA_DIR": str(served.database.parent)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    for _ in range(50):  # the server notices another process's write within about a second
+        if served.admin("GET", f"/api/v1/admin/content/{item}")[0] == 200:
+            break
+        time.sleep(0.1)
+    assert served.admin("GET", f"/api/v1/admin/content/{item}")[0] == 200

@@ -17,8 +17,10 @@ export async function backupsView() {
           + 'API tokens’ records included. Sign out and sign in with the admin key.')),
     h('section', { class: 'panel' },
       h('h2', {}, 'Restoring'),
-      h('p', {}, 'Stop the server, then load the file with the same command line tool:'),
-      h('pre', { class: 'mono' }, 'folionaut restore folionaut-YYYYMMDD-HHMMSS.sql.gz'),
+      h('p', {}, 'Load the file with the command line tool on the server; --force replaces what is there. '
+        + 'The server can keep running: it shows the restored content within a second. All or nothing: '
+        + 'a damaged file changes nothing.'),
+      h('pre', { class: 'mono' }, 'folionaut restore --force folionaut-YYYYMMDD-HHMMSS.sql.gz'),
       h('p', {}, 'or open it with the sqlite3 shell: ',
         h('code', {}, 'gunzip -c FILE | sqlite3 new.db'), '. Scheduled backups: ',
         h('code', {}, 'folionaut dump --gzip'), ' from cron.')));
