@@ -22,9 +22,10 @@ Opening order (closing runs in reverse), each layer using only those above it:
    (with its watch for other processes' writes, and its changes passed to the
    other processes: ``content/propagation.py``), ``webhooks`` (its outbox
    recorded with every content change, its dispatcher delivering in the
-   background), then ``chat`` (the LLM client and its circuit breaker),
-   ``mcp`` and ``admin_sessions`` (sign-ins of the admin web app), each only
-   when its feature is on.
+   background), then the LLM's circuit breaker (``llm_breaker``), ``mcp`` and
+   ``admin_sessions`` (sign-ins of the admin web app), each only when its
+   feature is on. The chat itself (the LLM client, the offline responder) opens
+   on first use, ``chat_service()``, and closes before the layers it uses.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -124,7 +125,9 @@ class Runtime:
         #: The sleep the LLM client waits its retry backoff with (tests pass a recorder).
         self.llm_sleep: SleepFn = llm_sleep or asyncio.sleep
         self.redis: SharedRedis | None = None
+        #: The visitor chat once opened (``chat_service()``, with FEATURE_AI_CHAT on).
         self.chat: ChatService | None = None
+        self._opening_chat = asyncio.Lock()
         self.mcp: McpServer | None = None
         self.admin_sessions: AdminSessions | None = None
         #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
@@ -161,6 +164,7 @@ class Runtime:
         finally:
             self._closing = contextlib.AsyncExitStack()
             self.opened = None
+            self.chat = None  # closed with the rest; a reopened runtime opens a new one on first use
 
     async def __aenter__(self) -> Runtime:
         # A worker of a group never migrates: its supervisor did, once, before starting it.
@@ -294,6 +298,7 @@ class Runtime:
         from folionaut.content.propagation import ChangePropagation
         from folionaut.content.repository import ContentRepository
         from folionaut.content.service import ContentService
+        from folionaut.resilience.breaker import CircuitBreaker
 
         settings = self.settings
         self.tokens = TokenService(TokenRepository(self.database), self.clock)
@@ -307,7 +312,14 @@ class Runtime:
             ChangePropagation(self.content, self.siblings, self.bus)
         await self._open_webhooks()
         if settings.feature_ai_chat:
-            await self._open_chat()
+            # The breaker now, the chat itself on first use (``chat_service``): the overview and
+            # /metrics show the breaker's state from the start.
+            self.llm_breaker = CircuitBreaker(
+                "llm", self.clock, self.metrics, is_failure=_is_llm_failure,
+                failure_threshold=settings.circuit_breaker_failure_threshold,
+                reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
+                success_threshold=settings.circuit_breaker_success_threshold,
+            )
         if settings.feature_mcp_server:
             from folionaut.mcp.protocol import McpServer
 
@@ -352,33 +364,48 @@ class Runtime:
 
         self.content.on_change(wake)
 
-    async def _open_chat(self) -> None:
-        from folionaut.chat.llm import LLMClient, is_breaker_failure
+    async def chat_service(self) -> ChatService:
+        """The visitor chat, opened on first use: its modules (the offline responder's patterns, the
+        LLM client: ~25 ms of imports) are not paid by a start, nor by a process that never chats.
+        Opened once, whoever asks first; it closes before what it was built on (the exit stack)."""
+        if self.chat is None:
+            if not self.settings.feature_ai_chat:
+                raise RuntimeError("chat is off (FEATURE_AI_CHAT=false)")
+            async with self._opening_chat:
+                if self.chat is None:
+                    if self.opened is not Layer.SERVICES:
+                        raise RuntimeError("the runtime's services are not open")
+                    self.chat = await self._open_chat()
+        return self.chat
+
+    async def _open_chat(self) -> ChatService:
+        from folionaut.chat.llm import LLMClient
         from folionaut.chat.offline import OfflineResponder
         from folionaut.chat.repository import ChatRepository
         from folionaut.chat.service import ChatService
         from folionaut.chat.summary import PortfolioSummary
         from folionaut.content.assistant_tools import ToolRegistry, read_tools
-        from folionaut.resilience.breaker import CircuitBreaker
 
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
-        breaker = self.llm_breaker = CircuitBreaker(
-            "llm", clock, metrics, is_failure=is_breaker_failure,
-            failure_threshold=settings.circuit_breaker_failure_threshold,
-            reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
-            success_threshold=settings.circuit_breaker_success_threshold,
-        )
-        llm = LLMClient(settings, metrics, breaker, clock=clock, sleep=self.llm_sleep)
+        assert self.llm_breaker is not None
+        llm = LLMClient(settings, metrics, self.llm_breaker, clock=clock, sleep=self.llm_sleep)
         await llm.start()
         self._closing.push_async_callback(llm.close)
         offline = OfflineResponder(content.list_published, content.search_published,
                                    owner_name=settings.portfolio_owner_name,
                                    contact_email=settings.public_contact_email,
                                    contact_phone=settings.public_contact_phone)
-        self.chat = ChatService(
+        return ChatService(
             ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
             offline, settings, clock, metrics, kv=self.records,
         )
+
+
+def _is_llm_failure(error: BaseException) -> bool:
+    """What counts against the LLM's breaker (chat/llm.py decides; imported with the first failure)."""
+    from folionaut.chat.llm import is_breaker_failure
+
+    return is_breaker_failure(error)
 
 
 def ip_hash_salt(settings: Settings) -> str:

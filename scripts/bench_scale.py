@@ -379,6 +379,7 @@ def cold_start(bench: b.Bench, runs: int) -> dict[str, Any]:
     """Process start to the first 200, ours and a bare aiohttp app (uvloop) taking turns; also the CPU
     time each spent until then, which a busy machine disturbs far less than the wall clock."""
     ours, bare, ours_cpu, bare_cpu = [], [], [], []
+    bench.compile_package()
     spec = [{"path": "/api/health/live", "template": "/api/health/live", "etag": '"-"',
              "body": base64.b64encode(b'{"status":"ok"}').decode(), "cache_control": "no-store"}]
     for _ in range(runs):
@@ -399,6 +400,8 @@ def cold_start(bench: b.Bench, runs: int) -> dict[str, Any]:
             "ours_cpu_ms": ms(ours_cpu), "bare_aiohttp_cpu_ms": ms(bare_cpu),
             "cpu_ratio": round(statistics.median(ours_cpu) / statistics.median(bare_cpu), 3)
             if statistics.median(bare_cpu) else None,
+            # The fastest of each: on a shared machine the others carry its neighbours' noise.
+            "fastest_ratio": round(min(ours) / min(bare), 3),
             "runs": [round(t * 1000, 1) for t in ours], "bare_runs": [round(t * 1000, 1) for t in bare]}
 
 
@@ -563,7 +566,8 @@ def print_scale(report: dict[str, Any]) -> None:
     cs = report["cold_start"]
     out.append(f"Cold start to the first 200: {cs['ours_ms']:.0f} ms vs bare aiohttp {cs['bare_aiohttp_ms']:.0f} ms "
                f"= {cs['ratio']:.2f} (CPU {cs['ours_cpu_ms']:.0f} vs {cs['bare_aiohttp_cpu_ms']:.0f} ms = "
-               f"{cs['cpu_ratio']})")
+               f"{cs['cpu_ratio']}; fastest of each {min(cs['runs']):.0f} vs {min(cs['bare_runs']):.0f} ms = "
+               f"{cs['fastest_ratio']:.2f})")
     out += ["", "Targets (issue 23; 'n/a' where the issue sets the target at another scale):"]
     for name, check in report["targets"].items():
         verdict = ("met" if check["met"] else "MISSED") if check["applies"] else "n/a"

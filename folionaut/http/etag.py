@@ -15,8 +15,10 @@ import re
 
 # An entity-tag; the opaque part (quotes included) is group 2. etagc allows ",",
 # so a list cannot be split on commas first. Header text decoded from UTF-8 can
-# hold any non-ASCII character where the RFC says obs-text.
-_ENTITY_TAG = re.compile(r'(W/)?("[\x21\x23-\x7e\x80-\U0010ffff]*")')
+# hold any non-ASCII character where the RFC says obs-text: etagc is everything
+# but controls, space, DQUOTE and DEL (a negated class: the ranges up to
+# U+10FFFF took 2.5 ms of every start to compile).
+_ENTITY_TAG = re.compile(r'(W/)?("[^\x00-\x20\x22\x7f]*")')
 _OWS = " \t"
 
 

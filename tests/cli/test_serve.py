@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,3 +163,32 @@ def test_data_dir_is_not_writable(workdir: Path, start_serve: Callable[..., Serv
     assert server.stop() == 1
     assert len(server.lines) == 1 and server.lines[0].startswith("folionaut: cannot start:"), server.stderr
     assert os.path.isfile(workdir / "blocker")
+
+
+IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(?P<module>\S+)$")
+ON_FIRST_USE = ("redis", "libsql_client", "prometheus_client", "folionaut.chat")
+
+
+def test_a_start_loads_what_it_serves_and_the_rest_on_first_use(
+    workdir: Path, start_serve: Callable[..., ServeProcess]
+) -> None:
+    """Redis, libSQL and Prometheus code load only when configured or used, the chat on its first
+    question (issue 23: cold start); the first question is answered all the same."""
+    server = start_serve(env=clean_env(workdir, PYTHONPROFILEIMPORTTIME="1"))
+    assert server.get("/api/v1/content", {"X-Request-Id": "first-read"})[0] == 200
+    server.wait_for_line("first-read")
+
+    def loaded() -> set[str]:
+        return {match["module"] for line in server.lines if (match := IMPORTED.match(line))}
+
+    assert "aiohttp.web" in loaded()  # the check sees imports at all
+    assert not {name for name in loaded() if name.startswith(ON_FIRST_USE)}
+
+    question = json.dumps({"message": "What have you built?", "visitorId": "visitor-1"}).encode()
+    request = urllib.request.Request(f"{server.base_url}/api/v1/chat", data=question,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = json.loads(response.read())
+    assert response.status == 200 and reply["sessionId"].startswith("sess_")
+    server.wait_for_line(r"\bfolionaut\.chat\.service$")
+    assert server.stop() == 0

@@ -18,13 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from folionaut.chat.models import SESSION_STATUSES
-from folionaut.chat.replies import ChatEvent, Delta, Done, Started, ToolUse
-from folionaut.chat.service import ChatService
 from folionaut.core.errors import AppError, InternalError, RequestTimeoutError, ValidationError
 from folionaut.core.logging import get_logger, request_id_var
 from folionaut.http import openapi as oa
@@ -36,6 +33,10 @@ from folionaut.http.routing import Access, Deadline, Route
 from folionaut.http.state import RUNTIME
 from folionaut.http.streaming import EVENT_STREAM, STREAM_EDGE, accepts_event_stream, sse_event
 
+if TYPE_CHECKING:  # the chat's own modules load with the chat, on its first use (Runtime.chat_service)
+    from folionaut.chat.replies import ChatEvent
+    from folionaut.chat.service import ChatService
+
 __all__ = ["ROUTES"]
 
 log = get_logger("http.chat")
@@ -46,10 +47,9 @@ MAX_VISITOR_ID_CHARS = 100
 DISCONNECT_POLL_SECONDS = 0.2
 
 
-def _chat(request: web.Request) -> ChatService:
-    chat = request.app[RUNTIME].chat
-    assert chat is not None, "chat routes are only registered with FEATURE_AI_CHAT on"
-    return chat
+async def _chat(request: web.Request) -> ChatService:
+    # Chat routes are only registered with FEATURE_AI_CHAT on; the first request opens the chat.
+    return await request.app[RUNTIME].chat_service()
 
 
 def _parse_chat(body: object) -> tuple[str, str, bool]:
@@ -76,7 +76,7 @@ def _parse_chat(body: object) -> tuple[str, str, bool]:
 async def chat(request: web.Request) -> web.StreamResponse:
     include_tool_calls = query_bool(request, "includeToolCalls")
     message, visitor_id, stream = _parse_chat(await read_json(request))
-    service = _chat(request)
+    service = await _chat(request)
     ip_hash, user_agent = client_ip_hash(request), request.headers.get("User-Agent")
     if not (stream or accepts_event_stream(request)):
         reply = await service.chat(message, visitor_id, ip_hash=ip_hash, user_agent=user_agent)
@@ -88,6 +88,8 @@ async def _stream(request: web.Request, events: AsyncIterator[ChatEvent],
                   include_tool_calls: bool) -> web.StreamResponse:
     """Run the turn in its own task and write its events as they come, with heartbeats, a deadline
     and a watch on the visitor's connection."""
+    from folionaut.chat.replies import Started
+
     queue: asyncio.Queue[ChatEvent | AppError | None] = asyncio.Queue()
 
     async def produce() -> None:
@@ -128,6 +130,8 @@ async def _stream(request: web.Request, events: AsyncIterator[ChatEvent],
 
 async def _pump(request: web.Request, response: web.StreamResponse, queue: asyncio.Queue[Any],
                 seconds_left: float | None, include_tool_calls: bool) -> None:
+    from folionaut.chat.replies import Delta, Done, ToolUse
+
     loop = asyncio.get_running_loop()
     settings = request.app[RUNTIME].settings
     heartbeat = settings.chat_stream_heartbeat_ms / 1000
@@ -189,22 +193,27 @@ def _session_id(request: web.Request) -> str:
 
 
 async def list_sessions(request: web.Request) -> web.Response:
+    from folionaut.chat.models import SESSION_STATUSES
+
     status = query_str(request, "status")
     if status is not None and status not in SESSION_STATUSES:
         raise ValidationError.single("status", "Expected one of: " + ", ".join(SESSION_STATUSES))
-    sessions = await _chat(request).list_sessions(
+    service = await _chat(request)
+    sessions = await service.list_sessions(
         status, limit=query_int(request, "limit", 50, 1, 100), offset=query_int(request, "offset", 0, 0, 2**31)
     )
     return data_response([session.to_wire() for session in sessions])
 
 
 async def get_session(request: web.Request) -> web.Response:
-    session, messages = await _chat(request).get_session(_session_id(request))
+    service = await _chat(request)
+    session, messages = await service.get_session(_session_id(request))
     return data_response({**session.to_wire(), "messages": [message.to_wire() for message in messages]})
 
 
 async def end_session(request: web.Request) -> web.Response:
-    await _chat(request).end_session(_session_id(request))
+    service = await _chat(request)
+    await service.end_session(_session_id(request))
     return success_response()
 
 
