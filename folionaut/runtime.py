@@ -22,10 +22,12 @@ Opening order (closing runs in reverse), each layer using only those above it:
    (with its watch for other processes' writes, and its changes passed to the
    other processes: ``content/propagation.py``), ``webhooks`` (its outbox
    recorded with every content change, its dispatcher delivering in the
-   background), then the LLM's circuit breaker (``llm_breaker``), ``mcp`` and
+   background), then the LLM's circuit breaker (``llm_breaker``) and
    ``admin_sessions`` (sign-ins of the admin web app), each only when its
-   feature is on. The chat itself (the LLM client, the offline responder) opens
-   on first use, ``chat_service()``, and closes before the layers it uses.
+   feature is on. The chat (the LLM client, the offline responder) and the MCP
+   server (its tools and catalog) are made on first use, ``chat_service()`` and
+   ``mcp_server()``: most starts never see a visitor's question or an
+   assistant before the next restart. The chat closes before the layers it uses.
 
 It imports nothing of aiohttp's server side (the LLM client is an aiohttp
 *client*); ``tests/test_architecture.py`` keeps it that way.
@@ -128,6 +130,7 @@ class Runtime:
         #: The visitor chat once opened (``chat_service()``, with FEATURE_AI_CHAT on).
         self.chat: ChatService | None = None
         self._opening_chat = asyncio.Lock()
+        #: The MCP server once made (``mcp_server()``, with FEATURE_MCP_SERVER on).
         self.mcp: McpServer | None = None
         self.admin_sessions: AdminSessions | None = None
         #: The LLM's circuit breaker (with chat on): the admin overview shows its state.
@@ -164,7 +167,9 @@ class Runtime:
         finally:
             self._closing = contextlib.AsyncExitStack()
             self.opened = None
-            self.chat = None  # closed with the rest; a reopened runtime opens a new one on first use
+            # Closed with the rest (the chat) or built on what was (MCP): a reopened runtime makes new ones.
+            self.chat = None
+            self.mcp = None
 
     async def __aenter__(self) -> Runtime:
         # A worker of a group never migrates: its supervisor did, once, before starting it.
@@ -320,10 +325,6 @@ class Runtime:
                 reset_timeout_seconds=settings.circuit_breaker_reset_timeout_ms / 1000,
                 success_threshold=settings.circuit_breaker_success_threshold,
             )
-        if settings.feature_mcp_server:
-            from folionaut.mcp.protocol import McpServer
-
-            self.mcp = McpServer(self.content)
         if settings.feature_admin_api and settings.feature_admin_ui:
             self.admin_sessions = AdminSessions(
                 AdminSessionRepository(self.database), self.clock, settings.admin_session_ttl_minutes * 60,
@@ -377,6 +378,19 @@ class Runtime:
                         raise RuntimeError("the runtime's services are not open")
                     self.chat = await self._open_chat()
         return self.chat
+
+    def mcp_server(self) -> McpServer:
+        """The MCP server (FEATURE_MCP_SERVER on), made on first use: its tools and catalog are not
+        imported by a start that no assistant connects to. It holds nothing to close."""
+        if self.mcp is None:
+            if not self.settings.feature_mcp_server:
+                raise RuntimeError("MCP is off (FEATURE_MCP_SERVER=false)")
+            if self.opened is not Layer.SERVICES:
+                raise RuntimeError("the runtime's services are not open")
+            from folionaut.mcp.protocol import McpServer
+
+            self.mcp = McpServer(self.content)
+        return self.mcp
 
     async def _open_chat(self) -> ChatService:
         from folionaut.chat.llm import LLMClient

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -323,6 +322,8 @@ def flag_name(name: str) -> str:
 
 def read_config_file(path: str | os.PathLike[str], named_by: str = "--config") -> dict[str, Any]:
     """Read a TOML settings file: top-level keys, or keys in an optional ``[folionaut]`` table."""
+    import tomllib  # only with a config file: most starts have none
+
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)

@@ -29,6 +29,7 @@ import gzip
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -136,34 +137,50 @@ def drive(wrk: b.Wrk, targets: dict[str, b.Process], captured: dict[str, tuple[b
 
 
 class _RawReader:
-    """One keep-alive connection that GETs the bundle and discards the body as it arrives: the client
-    must cost next to nothing, or 32 readers of a 20 MB body measure the client, not the service."""
+    """One keep-alive connection that GETs the bundle and lets the kernel copy the body into one buffer
+    it keeps: the client must cost next to nothing, or 32 readers of a 20 MB body measure the client,
+    not the service. (asyncio streams copied each chunk twice more; with them the 32 cached reads at
+    1,000 items took 26.6 ms median, with this 11.9 ms.)"""
 
     def __init__(self, port: int, headers: dict[str, str]) -> None:
         self.port = port
         extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self.request = f"GET {BUNDLE} HTTP/1.1\r\nHost: {b.HOST}\r\n{extra}\r\n".encode()
+        self.buffer = bytearray(1 << 20)
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(b.HOST, self.port, limit=1 << 20)
+        self.loop = asyncio.get_running_loop()
+        self.sock = socket.create_connection((b.HOST, self.port), timeout=10)
+        self.sock.setblocking(False)
+
+    async def _receive(self, into: memoryview) -> int:
+        received = await asyncio.wait_for(self.loop.sock_recv_into(self.sock, into), 300)
+        if not received:
+            raise b.BenchError("the service closed the connection mid-response")
+        return received
 
     async def read(self) -> float:
         started = time.perf_counter()
-        self.writer.write(self.request)
-        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 300)
+        await self.loop.sock_sendall(self.sock, self.request)
+        got = 0
+        while (end := self.buffer.find(b"\r\n\r\n", 0, got)) < 0:
+            got += await self._receive(memoryview(self.buffer)[got:])
+        head = bytes(self.buffer[:end])
         if not head.startswith(b"HTTP/1.1 200"):
             raise b.BenchError(f"bundle answered {head[:40]!r}")
         length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                       if line.lower().startswith(b"content-length:"))
-        while length:
-            chunk = await asyncio.wait_for(self.reader.read(min(length, 1 << 20)), 300)
-            if not chunk:
-                raise b.BenchError("the service closed the connection mid-body")
-            length -= len(chunk)
+        total = end + 4 + length
+        if len(self.buffer) < total:
+            self.buffer.extend(bytes(total - len(self.buffer)))
+        view = memoryview(self.buffer)
+        while got < total:
+            got += await self._receive(view[got:total])
+        view.release()
         return time.perf_counter() - started
 
     def close(self) -> None:
-        self.writer.close()
+        self.sock.close()
 
 
 async def _after_writes(port: int, key: str, item_id: str, writes: int, readers: int,

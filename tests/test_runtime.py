@@ -17,8 +17,9 @@ async def test_full_open_gives_every_part_and_close_releases_them(settings: Sett
     runtime = Runtime(settings.replace(redis_url=redis_url, feature_ai_chat=True, feature_mcp_server=True))
     async with runtime:
         assert runtime.opened is Layer.SERVICES
-        assert runtime.redis is not None and runtime.mcp is not None and runtime.llm_breaker is not None
-        assert runtime.chat is None  # opened on first use
+        assert runtime.redis is not None and runtime.llm_breaker is not None
+        assert runtime.chat is None and runtime.mcp is None  # made on first use
+        assert runtime.mcp_server() is runtime.mcp_server() is runtime.mcp
         chats = await asyncio.gather(*(runtime.chat_service() for _ in range(5)))
         assert all(chat is chats[0] for chat in chats) and runtime.chat is chats[0]  # once, whoever asks first
         readiness = await run_checks(runtime.health_checks)
@@ -29,6 +30,8 @@ async def test_full_open_gives_every_part_and_close_releases_them(settings: Sett
     assert runtime.opened is None
     with pytest.raises(RuntimeError, match="not open"):  # no chat opened on a closed runtime
         await runtime.chat_service()
+    with pytest.raises(RuntimeError, match="not open"):
+        runtime.mcp_server()
     assert watchers[0].done()  # the content service's watch stopped before the database closed
     with pytest.raises(Exception):  # noqa: B017 - any error: the connection is gone
         await database.fetch_one("SELECT 1 AS one")

@@ -86,9 +86,8 @@ def mcp(read_only: bool, config_path: str | None, data_dir: str | None, log_leve
     async def go() -> None:
         with protocol_stdout() as protocol_out:
             async with Runtime(settings) as runtime:
-                assert runtime.mcp is not None
                 log.info("serving MCP on stdio" + (" (read-only)" if read_only else ""))
-                await serve_connection(runtime.mcp, sys.stdin.buffer, protocol_out,
+                await serve_connection(runtime.mcp_server(), sys.stdin.buffer, protocol_out,
                                        STDIO_READ_ONLY if read_only else STDIO_OWNER)
                 log.info("stdin closed: stopping")
 

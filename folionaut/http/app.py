@@ -85,12 +85,12 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Route] = (), **runt
         async with runtime:
             state.published = PublishedResponses(PublishedReads(runtime.content, runtime.content_cache),
                                                  vary_origin=bool(settings.cors_origins))
-            if runtime.mcp is not None:
+            if settings.feature_mcp_server:
                 state.mcp_sessions = SessionStore(runtime.records, runtime.clock, runtime.process_id)
                 # HTTP+SSE messages another worker or instance received for a stream held here.
                 for channel in (runtime.siblings, runtime.bus):
                     if channel is not None:
-                        channel.on(mcp.SSE_RELAY, mcp.sse_relay(state.mcp_sessions, runtime.mcp))
+                        channel.on(mcp.SSE_RELAY, mcp.sse_relay(state.mcp_sessions, runtime.mcp_server))
             yield
             if state.mcp_sessions is not None:
                 state.mcp_sessions.end_streams()

@@ -34,7 +34,7 @@ from folionaut.access.models import Principal, PrincipalKind, Scope
 from folionaut.cache.key_value_store import KeyValueStore
 from folionaut.core import jsonutil
 from folionaut.core.clock import Clock
-from folionaut.mcp.protocol import ConnectionState
+from folionaut.mcp.revisions import ConnectionState
 
 __all__ = ["SESSION_IDLE_SECONDS", "SESSION_KEY_PREFIX", "HttpSession", "SessionStore"]
 

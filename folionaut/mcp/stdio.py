@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 from folionaut.access.models import STDIO_OWNER, Principal
 from folionaut.core import jsonutil
-from folionaut.mcp.protocol import ConnectionState, McpServer
+from folionaut.mcp.protocol import McpServer
+from folionaut.mcp.revisions import ConnectionState
 
 __all__ = ["protocol_stdout", "serve_connection"]
 

@@ -166,14 +166,14 @@ def test_data_dir_is_not_writable(workdir: Path, start_serve: Callable[..., Serv
 
 
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(?P<module>\S+)$")
-ON_FIRST_USE = ("redis", "libsql_client", "prometheus_client", "folionaut.chat")
+ON_FIRST_USE = ("redis", "libsql_client", "prometheus_client", "folionaut.chat", "folionaut.mcp.protocol")
 
 
 def test_a_start_loads_what_it_serves_and_the_rest_on_first_use(
     workdir: Path, start_serve: Callable[..., ServeProcess]
 ) -> None:
     """Redis, libSQL and Prometheus code load only when configured or used, the chat on its first
-    question (issue 23: cold start); the first question is answered all the same."""
+    question and the MCP server on its first request (issue 23: cold start); both answer all the same."""
     server = start_serve(env=clean_env(workdir, PYTHONPROFILEIMPORTTIME="1"))
     assert server.get("/api/v1/content", {"X-Request-Id": "first-read"})[0] == 200
     server.wait_for_line("first-read")
@@ -191,4 +191,14 @@ def test_a_start_loads_what_it_serves_and_the_rest_on_first_use(
         reply = json.loads(response.read())
     assert response.status == 200 and reply["sessionId"].startswith("sess_")
     server.wait_for_line(r"\bfolionaut\.chat\.service$")
+
+    key = (workdir / "data" / "admin_key").read_text().strip()
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}).encode()
+    request = urllib.request.Request(f"{server.base_url}/api/mcp", data=initialize, headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", "X-Admin-Key": key})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read())
+    assert answer["result"]["protocolVersion"] == "2025-06-18"
+    server.wait_for_line(r"\bfolionaut\.mcp\.protocol$")
     assert server.stop() == 0

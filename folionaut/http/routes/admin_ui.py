@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from importlib import resources
 
 from aiohttp import web
 
@@ -44,7 +43,9 @@ class Asset:
 
 @functools.cache
 def static_assets() -> dict[str, Asset]:
-    """Every file of ``folionaut/http/static``, read once (a few dozen KiB)."""
+    """Every file of ``folionaut/http/static``, read once (a few dozen KiB), at the first request."""
+    from importlib import resources
+
     assets: dict[str, Asset] = {}
     for entry in resources.files("folionaut.http").joinpath("static").iterdir():
         suffix = "." + entry.name.rpartition(".")[2]

@@ -44,7 +44,7 @@ import base64
 import binascii
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -65,15 +65,17 @@ from folionaut.mcp.errors import (
     UNSUPPORTED_PROTOCOL_VERSION,
     error_response,
 )
-from folionaut.mcp.protocol import (
+from folionaut.mcp.revisions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
     ConnectionState,
-    McpServer,
     modern_version_of,
     unsupported_version_error,
 )
 from folionaut.mcp.sessions import HttpSession, SessionStore
+
+if TYPE_CHECKING:  # the server (tools, catalog) loads with the first MCP request: Runtime.mcp_server
+    from folionaut.mcp.protocol import McpServer
 
 __all__ = ["MCP_PATH", "ROUTES", "SESSION_HEADER", "SSE_MESSAGES_PATH", "SSE_PATH", "SSE_RELAY", "VERSION_HEADER",
            "sse_relay"]
@@ -383,7 +385,7 @@ async def _hand_to_stream_holder(request: web.Request, session: HttpSession, mes
     return runtime.bus is not None and await runtime.bus.send(session.owner, SSE_RELAY, body)
 
 
-def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, Any]], Awaitable[None]]:
+def sse_relay(sessions: SessionStore, server: Callable[[], McpServer]) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """What a worker does with an HTTP+SSE message a sibling received for a stream held here."""
 
     async def relay(body: dict[str, Any]) -> None:
@@ -393,7 +395,7 @@ def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, 
         if session.outbox.full():
             log.warning("MCP HTTP+SSE message dropped: the stream's outbox is full")
             return
-        reply = await server.handle_text(str(body.get("message", "")).encode(), session.state)
+        reply = await server().handle_text(str(body.get("message", "")).encode(), session.state)
         await sessions.save(session)
         if reply is not None:
             session.outbox.put_nowait(jsonutil.dumps(reply))
@@ -404,9 +406,8 @@ def sse_relay(sessions: SessionStore, server: McpServer) -> Callable[[dict[str, 
 # --- wiring ------------------------------------------------------------------------------------
 
 def _server(request: web.Request) -> McpServer:
-    server = request.app[RUNTIME].mcp
-    assert server is not None, "MCP routes are only registered with FEATURE_MCP_SERVER on"
-    return server
+    # MCP routes are only registered with FEATURE_MCP_SERVER on; the first request makes the server.
+    return request.app[RUNTIME].mcp_server()
 
 
 def _sessions(request: web.Request) -> SessionStore:
