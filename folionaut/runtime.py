@@ -161,7 +161,8 @@ class Runtime:
         return self
 
     async def close(self) -> None:
-        """Close everything opened, in reverse order."""
+        """Close everything opened, in reverse order. Nothing opens on first use once closing has begun."""
+        self.opened = None
         try:
             await self._closing.aclose()
         finally:
@@ -402,17 +403,20 @@ class Runtime:
 
         settings, clock, metrics, content = self.settings, self.clock, self.metrics, self.content
         assert self.llm_breaker is not None
-        llm = LLMClient(settings, metrics, self.llm_breaker, clock=clock, sleep=self.llm_sleep)
-        await llm.start()
-        self._closing.push_async_callback(llm.close)
-        offline = OfflineResponder(content.list_published, content.search_published,
-                                   owner_name=settings.portfolio_owner_name,
-                                   contact_email=settings.public_contact_email,
-                                   contact_phone=settings.public_contact_phone)
-        return ChatService(
-            ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
-            offline, settings, clock, metrics, kv=self.records,
-        )
+        async with contextlib.AsyncExitStack() as opening:  # a failed open closes what it opened
+            llm = LLMClient(settings, metrics, self.llm_breaker, clock=clock, sleep=self.llm_sleep)
+            await llm.start()
+            opening.push_async_callback(llm.close)
+            offline = OfflineResponder(content.list_published, content.search_published,
+                                       owner_name=settings.portfolio_owner_name,
+                                       contact_email=settings.public_contact_email,
+                                       contact_phone=settings.public_contact_phone)
+            chat = ChatService(
+                ChatRepository(self.database), llm, ToolRegistry(read_tools(content)), PortfolioSummary(content),
+                offline, settings, clock, metrics, kv=self.records,
+            )
+            self._closing.push_async_callback(opening.pop_all().aclose)  # now it closes with the runtime
+        return chat
 
 
 def _is_llm_failure(error: BaseException) -> bool:

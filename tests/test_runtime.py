@@ -13,7 +13,20 @@ from folionaut.runtime import Layer, Runtime
 from folionaut.settings import Settings
 
 
-async def test_full_open_gives_every_part_and_close_releases_them(settings: Settings, redis_url: str) -> None:
+async def test_full_open_gives_every_part_and_close_releases_them(
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from folionaut.chat.llm import LLMClient
+
+    started: list[LLMClient] = []
+    real_start = LLMClient.start
+
+    async def slow_start(client: LLMClient) -> None:  # the real start, after a pause: the first chat is awaited
+        started.append(client)
+        await asyncio.sleep(0.01)
+        await real_start(client)
+
+    monkeypatch.setattr(LLMClient, "start", slow_start)
     runtime = Runtime(settings.replace(redis_url=redis_url, feature_ai_chat=True, feature_mcp_server=True))
     async with runtime:
         assert runtime.opened is Layer.SERVICES
@@ -22,6 +35,7 @@ async def test_full_open_gives_every_part_and_close_releases_them(settings: Sett
         assert runtime.mcp_server() is runtime.mcp_server() is runtime.mcp
         chats = await asyncio.gather(*(runtime.chat_service() for _ in range(5)))
         assert all(chat is chats[0] for chat in chats) and runtime.chat is chats[0]  # once, whoever asks first
+        assert len(started) == 1
         readiness = await run_checks(runtime.health_checks)
         assert (readiness.status, readiness.checks) == ("ready", {"database": "ok", "redis": "ok"})
         watchers = [task for task in asyncio.all_tasks() if "watch_external_changes" in repr(task.get_coro())]
