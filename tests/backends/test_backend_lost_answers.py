@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from folionaut.http.app import create_app
+from folionaut.runtime import Runtime
 from folionaut.settings import Settings, test_settings
 from tests.conftest import ADMIN_KEY
 from tests.helpers.backends import DatabaseBackend, open_database_backend
@@ -44,7 +45,13 @@ def settings_for(backend: DatabaseBackend, data_dir: Path) -> Settings:
 
 @pytest.fixture
 async def api(aiohttp_client: Any, remote: DatabaseBackend, data_dir: Path) -> TestClient:
-    return await aiohttp_client(create_app(settings_for(remote, data_dir)))
+    # Migrated first with the default call timeout: the tests' short one is for the faults they inject,
+    # and the migrations' writes could outlast it on a busy machine (an ambiguous write at setup).
+    settings = settings_for(remote, data_dir)
+    async with Runtime.storage_only(settings.replace(turso_call_timeout_ms=Settings().turso_call_timeout_ms),
+                                    migrate=True):
+        pass
+    return await aiohttp_client(create_app(settings))
 
 
 def server_of(backend: DatabaseBackend) -> HranaServer:
