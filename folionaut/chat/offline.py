@@ -88,7 +88,7 @@ class OfflineResponder:
         owner = self._owner(portfolio)
         language = detect_language(question)
         reply = await self._reply(question, history, portfolio, owner)
-        text = reply.text
+        text = owner.capitalised(reply.text)
         note = note_for(language) if language != "en" else ""
         if note:
             text = f"{note}\n\n{text}"

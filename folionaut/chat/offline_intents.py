@@ -155,6 +155,10 @@ class Question:
     ordinal: int | None = None
 
 
+#: Who the answers speak of when neither the profile nor PORTFOLIO_OWNER_NAME names anyone.
+UNNAMED_OWNER = "the owner"
+
+
 @dataclass(frozen=True, slots=True)
 class Owner:
     full_name: str
@@ -165,7 +169,15 @@ class Owner:
 
     @property
     def first(self) -> str:
-        return self.full_name.split()[0] if self.full_name else "the owner"
+        return self.full_name.split()[0] if self.full_name else UNNAMED_OWNER
+
+    def capitalised(self, text: str) -> str:
+        """``text`` with every line that starts with the unnamed owner starting a sentence: answers
+        write ``first`` alike mid-sentence and first ("the owner's projects:")."""
+        if self.full_name:
+            return text
+        return "\n".join(UNNAMED_OWNER.capitalize() + line[len(UNNAMED_OWNER):] if line.startswith(UNNAMED_OWNER)
+                         else line for line in text.split("\n"))
 
     @property
     def whose(self) -> str:

@@ -165,6 +165,13 @@ async def test_is_deterministic() -> None:
     assert text.startswith("Weather Bot (2020) — A Slack bot") and "https://weather.example.com" in text
 
 
+async def test_an_unnamed_owner_starts_a_sentence_with_a_capital() -> None:
+    nameless = [item for item in ITEMS if item["type"] != "about"]
+    projects, skill = await converse(responder(nameless), "Which projects are there?", "Does she know Rust?")
+    assert projects.text.startswith("The owner's projects") and "\nThe" not in projects.text
+    assert "of the owner's skills" in skill.text or "the owner's level" in skill.text  # mid-sentence: as it was
+
+
 async def test_empty_portfolio() -> None:
     offline = responder([])
     assert "no published content yet" in (await offline.answer("hi")).text
