@@ -40,19 +40,20 @@ def split_statements(script: str) -> list[tuple[int, str]]:
 def _one_by_one(line: int, text: str) -> list[tuple[int, str]]:
     """The statements of ``text`` (complete, ending on its last line), with their first lines' numbers."""
     found: list[tuple[int, str]] = []
+
+    def add(start: int, statement: str) -> None:
+        if code_of(statement):  # not just a comment (`COMMIT; -- end; really`)
+            first = start + len(statement) - len(statement.lstrip())
+            found.append((line + text.count("\n", 0, first), statement.strip()))
+
     start = 0
     end = text.find(";")
     while end != -1 and text.find(";", end + 1) != -1:  # more than one semicolon: maybe more than one statement
         if sqlite3.complete_statement(text[start:end + 1]):
-            statement = text[start:end + 1]
-            if code_of(statement):
-                found.append((line + text.count("\n", 0, start + len(statement) - len(statement.lstrip())),
-                              statement.strip()))
+            add(start, text[start:end + 1])
             start = end + 1
         end = text.find(";", end + 1)
-    rest = text[start:]
-    if code_of(rest):  # not just a comment after the last statement (`COMMIT; -- end; really`)
-        found.append((line + text.count("\n", 0, start + len(rest) - len(rest.lstrip())), rest.strip()))
+    add(start, text[start:])
     return found
 
 
