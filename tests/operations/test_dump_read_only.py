@@ -29,7 +29,8 @@ def as_other_user() -> list[str]:
     if os.geteuid() != 0:
         return []  # already an ordinary user: permission bits apply
     if shutil.which("setpriv") is None:
-        missing("running as root without setpriv (util-linux), no process here is stopped by permissions")
+        missing("as root, a read-only directory stops nobody, and setpriv is missing to run the command as "
+                "another user: apt-get install util-linux, or run the tests as an ordinary user")
     return NOBODY
 
 
